@@ -1,0 +1,275 @@
+#include "cpu_stream.h"
+
+#include <chrono>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace xpool::cpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Waking a sleeping thread costs 10 us to a scheduler tick; a short spin
+// first keeps back-to-back launches and synchronizes fast.
+constexpr auto kSpin = std::chrono::microseconds(30);
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+void workerLoop(xpbStream *stream) {
+  std::unique_lock lock(stream->mutex);
+  for (;;) {
+    if (stream->tasks.empty()) {
+      lock.unlock();
+      const auto spin_until = Clock::now() + kSpin;
+      while (Clock::now() < spin_until) {
+        if (stream->completed.load(std::memory_order_relaxed) !=
+            stream->enqueued.load(std::memory_order_relaxed)) {
+          break;
+        }
+        std::this_thread::yield();
+      }
+      lock.lock();
+      stream->work_ready.wait(lock, [stream] { return stream->stopping || !stream->tasks.empty(); });
+      if (stream->tasks.empty()) return;  // stopping, and nothing left
+    }
+    std::function<void()> task = std::move(stream->tasks.front());
+    stream->tasks.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+    stream->completed.fetch_add(1, std::memory_order_release);
+    stream->work_done.notify_all();
+  }
+}
+
+void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes) {
+  constexpr size_t kParallelFrom = size_t{4} << 20;
+  if (bytes < kParallelFrom || pool.parallelism() == 1) {
+    std::memmove(dst, src, bytes);
+    return;
+  }
+  // A few chunks per thread balance uneven progress; page-multiple chunks
+  // keep each thread on whole pages.
+  const size_t pieces = static_cast<size_t>(pool.parallelism()) * 4;
+  const size_t chunk = ((bytes / pieces) + 4095) & ~size_t{4095};
+  const size_t count = (bytes + chunk - 1) / chunk;
+  pool.parallelFor(count, [&](size_t i) {
+    const size_t offset = i * chunk;
+    std::memcpy(static_cast<char *>(dst) + offset, static_cast<const char *>(src) + offset,
+                std::min(chunk, bytes - offset));
+  });
+}
+
+void parallelFill(WorkerPool &pool, void *dst, int value, size_t bytes) {
+  constexpr size_t kParallelFrom = size_t{4} << 20;
+  if (bytes < kParallelFrom || pool.parallelism() == 1) {
+    std::memset(dst, value, bytes);
+    return;
+  }
+  const size_t pieces = static_cast<size_t>(pool.parallelism()) * 4;
+  const size_t chunk = ((bytes / pieces) + 4095) & ~size_t{4095};
+  const size_t count = (bytes + chunk - 1) / chunk;
+  pool.parallelFor(count, [&](size_t i) {
+    const size_t offset = i * chunk;
+    std::memset(static_cast<char *>(dst) + offset, value, std::min(chunk, bytes - offset));
+  });
+}
+
+// The host address of one side of a copy: device memory here is host memory.
+void *addressOf(const xpbMemRef &ref) {
+  if (ref.host != nullptr) return ref.host;
+  return static_cast<char *>(ref.buffer) + ref.offset;
+}
+
+}  // namespace
+
+xpStatus streamCreate(xpbContext *ctx, int device, xpbStream **out) {
+  auto stream = std::make_unique<xpbStream>();
+  stream->ctx = ctx;
+  stream->device = ctx->devices[static_cast<size_t>(device)].get();
+  stream->worker = std::thread(workerLoop, stream.get());
+  *out = stream.release();
+  return XP_SUCCESS;
+}
+
+xpStatus streamDestroy(xpbStream *stream) {
+  {
+    std::lock_guard lock(stream->mutex);
+    stream->stopping = true;
+  }
+  stream->work_ready.notify_all();
+  stream->worker.join();  // runs what is left first
+  delete stream;
+  return XP_SUCCESS;
+}
+
+xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns) {
+  uint64_t target;
+  {
+    std::lock_guard lock(stream->mutex);
+    target = stream->enqueued.load();
+  }
+  const auto spin_until = Clock::now() + kSpin;
+  while (stream->completed.load(std::memory_order_acquire) < target && Clock::now() < spin_until) {
+    std::this_thread::yield();
+  }
+  std::unique_lock lock(stream->mutex);
+  const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
+  if (!stream->work_done.wait_until(lock, deadline, [&] {
+        return stream->completed.load(std::memory_order_acquire) >= target;
+      })) {
+    return xpbFail(stream->ctx->host, XP_ERROR_TIMEOUT,
+                   "cpu stream still has %llu of %llu operations pending after %.3f s",
+                   static_cast<unsigned long long>(target - stream->completed.load()),
+                   static_cast<unsigned long long>(target), static_cast<double>(timeout_ns) / 1e9);
+  }
+  if (stream->error != XP_SUCCESS) {
+    xpStatus status = std::exchange(stream->error, XP_SUCCESS);
+    return stream->ctx->host->set_error(status, std::exchange(stream->error_message, {}).c_str());
+  }
+  return XP_SUCCESS;
+}
+
+xpStatus streamQuery(xpbStream *stream) {
+  std::lock_guard lock(stream->mutex);
+  return stream->completed.load() >= stream->enqueued.load() ? XP_SUCCESS : XP_ERROR_NOT_READY;
+}
+
+xpStatus memcpyAsync(xpbStream *stream, xpbMemRef dst, xpbMemRef src, size_t bytes) {
+  void *to = addressOf(dst);
+  const void *from = addressOf(src);
+  WorkerPool *pool = stream->device->pool.get();
+  stream->enqueue([pool, to, from, bytes] { parallelCopy(*pool, to, from, bytes); });
+  return XP_SUCCESS;
+}
+
+xpStatus memsetAsync(xpbStream *stream, xpbMemRef dst, int value, size_t bytes) {
+  void *to = addressOf(dst);
+  WorkerPool *pool = stream->device->pool.get();
+  stream->enqueue([pool, to, value, bytes] { parallelFill(*pool, to, value, bytes); });
+  return XP_SUCCESS;
+}
+
+xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data) {
+  stream->enqueue([fn, user_data] { fn(user_data); });
+  return XP_SUCCESS;
+}
+
+xpStatus eventCreate(xpbContext *ctx, int device, unsigned flags, xpbEvent **out) {
+  (void)device;
+  auto *event = new xpbEvent;
+  event->ctx = ctx;
+  event->flags = flags;
+  *out = event;
+  return XP_SUCCESS;
+}
+
+xpStatus eventDestroy(xpbEvent *event) {
+  delete event;
+  return XP_SUCCESS;
+}
+
+xpStatus eventRecord(xpbEvent *event, xpbStream *stream) {
+  std::shared_ptr<EventState> state = event->state;
+  uint64_t generation;
+  {
+    std::lock_guard lock(state->mutex);
+    generation = ++state->recorded;
+  }
+  stream->enqueue([state, generation] {
+    std::lock_guard lock(state->mutex);
+    if (generation > state->completed) {
+      state->completed = generation;
+      state->time_ns = nowNs();
+    }
+    state->changed.notify_all();
+  });
+  return XP_SUCCESS;
+}
+
+xpStatus eventQuery(xpbEvent *event) {
+  std::lock_guard lock(event->state->mutex);
+  return event->state->completed >= event->state->recorded ? XP_SUCCESS : XP_ERROR_NOT_READY;
+}
+
+xpStatus eventSynchronize(xpbEvent *event, uint64_t timeout_ns) {
+  EventState &state = *event->state;
+  std::unique_lock lock(state.mutex);
+  const uint64_t target = state.recorded;
+  const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
+  if (!state.changed.wait_until(lock, deadline, [&] { return state.completed >= target; })) {
+    return xpbFail(event->ctx->host, XP_ERROR_TIMEOUT,
+                   "cpu event not reached after %.3f s", static_cast<double>(timeout_ns) / 1e9);
+  }
+  return XP_SUCCESS;
+}
+
+xpStatus eventElapsed(xpbEvent *start, xpbEvent *end, float *ms) {
+  int64_t t0, t1;
+  for (xpbEvent *event : {start, end}) {
+    std::lock_guard lock(event->state->mutex);
+    if (event->state->recorded == 0) {
+      return xpbFail(event->ctx->host, XP_ERROR_INVALID_VALUE, "event %p was never recorded",
+                     static_cast<void *>(event));
+    }
+    if (event->state->completed < event->state->recorded) {
+      return xpbFail(event->ctx->host, XP_ERROR_NOT_READY, "event %p has not completed",
+                     static_cast<void *>(event));
+    }
+  }
+  {
+    std::lock_guard lock(start->state->mutex);
+    t0 = start->state->time_ns;
+  }
+  {
+    std::lock_guard lock(end->state->mutex);
+    t1 = end->state->time_ns;
+  }
+  *ms = static_cast<float>(static_cast<double>(t1 - t0) / 1e6);
+  return XP_SUCCESS;
+}
+
+xpStatus streamWaitEvent(xpbStream *stream, xpbEvent *event) {
+  std::shared_ptr<EventState> state = event->state;
+  uint64_t target;
+  {
+    std::lock_guard lock(state->mutex);
+    target = state->recorded;  // wait for the record made before this call
+  }
+  if (target == 0) return XP_SUCCESS;
+  stream->enqueue([stream, state, target] {
+    std::unique_lock lock(state->mutex);
+    const uint64_t timeout_ns = waitTimeoutNs();
+    const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
+    if (!state->changed.wait_until(lock, deadline, [&] { return state->completed >= target; })) {
+      lock.unlock();
+      stream->fail(XP_ERROR_TIMEOUT,
+                   "a wait for a cpu event gave up after " +
+                       std::to_string(static_cast<double>(timeout_ns) / 1e9) + " s");
+    }
+  });
+  return XP_SUCCESS;
+}
+
+}  // namespace xpool::cpu
+
+void xpbStream::enqueue(std::function<void()> task) {
+  {
+    std::lock_guard lock(mutex);
+    tasks.push_back(std::move(task));
+    enqueued.fetch_add(1, std::memory_order_relaxed);
+  }
+  work_ready.notify_one();
+}
+
+void xpbStream::fail(xpStatus status, std::string message) {
+  std::lock_guard lock(mutex);
+  if (error == XP_SUCCESS) {
+    error = status;
+    error_message = std::move(message);
+  }
+}
