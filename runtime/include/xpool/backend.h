@@ -166,10 +166,11 @@ typedef struct xpbBackend {
  * xpbExportTable) and sets struct_size to what it wrote. */
 typedef xpStatus (*xpbGetTableFn)(xpbBackend *table);
 
-/* Helper for plugins: copies the plugin's full table into the runtime's. */
+/* Helper for plugins: copies the plugin's table (mine->struct_size bytes)
+ * into the runtime's, as far as the runtime's table reaches. */
 static inline xpStatus xpbExportTable(xpbBackend *table, const xpbBackend *mine) {
   size_t room = table->struct_size;
-  size_t bytes = room < sizeof(*mine) ? room : sizeof(*mine);
+  size_t bytes = room < mine->struct_size ? room : mine->struct_size;
   const unsigned char *from = (const unsigned char *)mine;
   unsigned char *to = (unsigned char *)table;
   for (size_t i = 0; i < bytes; ++i) to[i] = from[i];

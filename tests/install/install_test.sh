@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the build tree into a scratch prefix, then builds a consumer
+# against it twice (CMake package, pkg-config) and runs both.
+set -euo pipefail
+build_dir=$1
+source_dir=$2
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+cmake --install "$build_dir" --prefix "$scratch/prefix" > "$scratch/install.log"
+test -f "$scratch/prefix/include/xpool/runtime.h"
+test -n "$(find "$scratch/prefix" -name 'libxpool_backend_cpu.so' -path '*xpool/backends*')"
+
+cmake -S "$source_dir" -B "$scratch/cmake-build" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$scratch/prefix" > "$scratch/configure.log"
+cmake --build "$scratch/cmake-build" > "$scratch/build.log"
+libdir=$(dirname "$(find "$scratch/prefix" -name 'libxpool_runtime.so' | head -n 1)")
+XPOOL_BACKENDS=cpu LD_LIBRARY_PATH="$libdir" "$scratch/cmake-build/consumer"
+
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cc "$source_dir/consumer.c" $(pkg-config --cflags --libs xpool) -o "$scratch/consumer-pc"
+XPOOL_BACKENDS=cpu LD_LIBRARY_PATH="$libdir" "$scratch/consumer-pc"
