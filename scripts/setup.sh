@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # OpenCL: ICD loader, headers and PoCL's CPU device (a second backend on every machine)
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  # headers (and loaders) of the other vendor APIs: their plugins build and
+  # report "no device" cleanly on machines without that hardware
+  libze-dev libamdhip64-dev
 )
 
 missing=()
