@@ -37,7 +37,10 @@ std::string installedPluginDir() {
       info.dli_fname == nullptr) {
     return {};
   }
-  return (fs::path(info.dli_fname).parent_path() / XPOOL_PLUGIN_RELATIVE_DIR).string();
+  std::error_code error;
+  fs::path dir = fs::path(info.dli_fname).parent_path() / XPOOL_PLUGIN_RELATIVE_DIR;
+  fs::path canonical = fs::weakly_canonical(dir, error);  // "bin/../lib" reads badly in smi
+  return (error ? dir : canonical).string();
 }
 
 std::vector<std::string> searchDirs() {

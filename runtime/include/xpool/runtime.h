@@ -89,7 +89,7 @@ typedef struct xpBackendInfo {
   int first_device;            /* pool ordinal of its first device (-1 if none) */
   char reason[XP_REASON_MAX];  /* why it is unavailable, or "" */
   char plugin_path[XP_PATH_MAX];
-  char vendor_version[XP_NAME_MAX]; /* e.g. "OpenCL 3.0 PoCL 3.1", "" if unknown */
+  char vendor_version[160];    /* e.g. "OpenCL 3.0 PoCL 3.1 ...", "" if unknown */
   uint32_t abi_major, abi_minor;    /* backend ABI the plugin speaks */
 } xpBackendInfo;
 
