@@ -13,11 +13,17 @@ xpStatus init(const xpbHostApi *host, xpbContext **out) {
   return XP_SUCCESS;
 }
 
-void shutdown(xpbContext *ctx) { delete ctx; }
+void shutdown(xpbContext *ctx) {
+  delete ctx;
+}
 
-const char *vendorVersion(xpbContext *ctx) { return ctx->version.c_str(); }
+const char *vendorVersion(xpbContext *ctx) {
+  return ctx->version.c_str();
+}
 
-int deviceCount(xpbContext *ctx) { return static_cast<int>(ctx->devices.size()); }
+int deviceCount(xpbContext *ctx) {
+  return static_cast<int>(ctx->devices.size());
+}
 
 }  // namespace
 

@@ -81,7 +81,8 @@ xpStatus discoverDevices(xpbContext *ctx) {
   std::vector<Node> nodes;
   const int numa_count = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE);
   for (int i = 0; i < numa_count; ++i) {
-    hwloc_obj_t node = hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+    hwloc_obj_t node =
+        hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
     int cores = hwloc_get_nbobjs_inside_cpuset_by_type(topology, node->cpuset, HWLOC_OBJ_CORE);
     nodes.push_back({cores > 0 ? cores : 1, node->attr->numanode.local_memory});
   }
@@ -112,7 +113,8 @@ xpStatus discoverDevices(xpbContext *ctx) {
     requested = static_cast<int>(parsed);
   }
 
-  auto add = [&](int numa_node, int cores, uint64_t memory, int parts, const std::string &identity) {
+  auto add = [&](int numa_node, int cores, uint64_t memory, int parts,
+                 const std::string &identity) {
     auto device = std::make_unique<CpuDevice>();
     device->index = static_cast<int>(ctx->devices.size());
     device->name = model.empty() ? "host CPU" : model;
@@ -175,6 +177,7 @@ xpStatus deviceProps(xpbContext *ctx, int index, xpDeviceProps *props) {
   props->pci_bus_id[0] = '\0';
   props->numa_node = device.numa_node;
   props->host_addressable = 1;
+  props->kernel_pointer_alignment = 1;
   return XP_SUCCESS;
 }
 

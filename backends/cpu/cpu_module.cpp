@@ -20,6 +20,10 @@ struct xpbKernel {
 struct xpbModule {
   xpbContext *ctx = nullptr;
   void *library = nullptr;
+  // The memfd the library was loaded from. It stays open while the module
+  // is loaded: glibc hands back an already-loaded library for a path it has
+  // seen, and a closed fd's number (hence /proc/self/fd/N) is reused.
+  int fd = -1;
   std::map<std::string, std::unique_ptr<xpbKernel>> kernels;
 };
 
@@ -53,8 +57,8 @@ xpStatus moduleLoad(xpbContext *ctx, int device, xpModuleFormat format, const vo
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  close(fd);  // the mapping keeps the contents alive
   if (library == nullptr) {
+    close(fd);
     const char *why = dlerror();
     return xpbFail(ctx->host, XP_ERROR_INVALID_VALUE,
                    "the %zu-byte image is not a loadable shared object: dlopen: %s", bytes,
@@ -63,12 +67,14 @@ xpStatus moduleLoad(xpbContext *ctx, int device, xpModuleFormat format, const vo
   auto *module = new xpbModule;
   module->ctx = ctx;
   module->library = library;
+  module->fd = fd;
   *out = module;
   return XP_SUCCESS;
 }
 
 xpStatus moduleUnload(xpbModule *module) {
   dlclose(module->library);
+  close(module->fd);
   delete module;
   return XP_SUCCESS;
 }
@@ -82,8 +88,8 @@ xpStatus kernelGet(xpbModule *module, const char *name, xpbKernel **out) {
   dlerror();
   void *symbol = dlsym(module->library, name);
   if (symbol == nullptr) {
-    return xpbFail(module->ctx->host, XP_ERROR_NOT_FOUND,
-                   "the module exports no kernel named '%s'", name);
+    return xpbFail(module->ctx->host, XP_ERROR_NOT_FOUND, "the module exports no kernel named '%s'",
+                   name);
   }
   auto kernel = std::make_unique<xpbKernel>();
   kernel->fn = reinterpret_cast<xpCpuKernelFn>(symbol);

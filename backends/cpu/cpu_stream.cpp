@@ -33,16 +33,22 @@ void workerLoop(xpbStream *stream) {
         std::this_thread::yield();
       }
       lock.lock();
-      stream->work_ready.wait(lock, [stream] { return stream->stopping || !stream->tasks.empty(); });
+      stream->work_ready.wait(lock,
+                              [stream] { return stream->stopping || !stream->tasks.empty(); });
       if (stream->tasks.empty()) return;  // stopping, and nothing left
     }
-    std::function<void()> task = std::move(stream->tasks.front());
+    xpbStream::Task task = std::move(stream->tasks.front());
     stream->tasks.pop_front();
     lock.unlock();
-    task();
+    task.run();
     lock.lock();
     stream->completed.fetch_add(1, std::memory_order_release);
     stream->work_done.notify_all();
+    if (task.after) {
+      lock.unlock();
+      task.after();
+      lock.lock();
+    }
   }
 }
 
@@ -180,14 +186,18 @@ xpStatus eventRecord(xpbEvent *event, xpbStream *stream) {
     std::lock_guard lock(state->mutex);
     generation = ++state->recorded;
   }
-  stream->enqueue([state, generation] {
-    std::lock_guard lock(state->mutex);
-    if (generation > state->completed) {
-      state->completed = generation;
-      state->time_ns = nowNs();
-    }
-    state->changed.notify_all();
-  });
+  // The time is taken when the stream reaches the record; the event counts
+  // as complete only after the stream has counted that step done.
+  auto reached_ns = std::make_shared<int64_t>(0);
+  stream->enqueue([reached_ns] { *reached_ns = nowNs(); },
+                  [state, generation, reached_ns] {
+                    std::lock_guard lock(state->mutex);
+                    if (generation > state->completed) {
+                      state->completed = generation;
+                      state->time_ns = *reached_ns;
+                    }
+                    state->changed.notify_all();
+                  });
   return XP_SUCCESS;
 }
 
@@ -202,8 +212,8 @@ xpStatus eventSynchronize(xpbEvent *event, uint64_t timeout_ns) {
   const uint64_t target = state.recorded;
   const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
   if (!state.changed.wait_until(lock, deadline, [&] { return state.completed >= target; })) {
-    return xpbFail(event->ctx->host, XP_ERROR_TIMEOUT,
-                   "cpu event not reached after %.3f s", static_cast<double>(timeout_ns) / 1e9);
+    return xpbFail(event->ctx->host, XP_ERROR_TIMEOUT, "cpu event not reached after %.3f s",
+                   static_cast<double>(timeout_ns) / 1e9);
   }
   return XP_SUCCESS;
 }
@@ -247,9 +257,9 @@ xpStatus streamWaitEvent(xpbStream *stream, xpbEvent *event) {
     const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
     if (!state->changed.wait_until(lock, deadline, [&] { return state->completed >= target; })) {
       lock.unlock();
-      stream->fail(XP_ERROR_TIMEOUT,
-                   "a wait for a cpu event gave up after " +
-                       std::to_string(static_cast<double>(timeout_ns) / 1e9) + " s");
+      stream->fail(XP_ERROR_TIMEOUT, "a wait for a cpu event gave up after " +
+                                         std::to_string(static_cast<double>(timeout_ns) / 1e9) +
+                                         " s");
     }
   });
   return XP_SUCCESS;
@@ -257,10 +267,10 @@ xpStatus streamWaitEvent(xpbStream *stream, xpbEvent *event) {
 
 }  // namespace xpool::cpu
 
-void xpbStream::enqueue(std::function<void()> task) {
+void xpbStream::enqueue(std::function<void()> run, std::function<void()> after) {
   {
     std::lock_guard lock(mutex);
-    tasks.push_back(std::move(task));
+    tasks.push_back({std::move(run), std::move(after)});
     enqueued.fetch_add(1, std::memory_order_relaxed);
   }
   work_ready.notify_one();

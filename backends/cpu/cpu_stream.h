@@ -21,7 +21,13 @@ struct xpbStream {
   std::mutex mutex;
   std::condition_variable work_ready;
   std::condition_variable work_done;
-  std::deque<std::function<void()>> tasks;
+  // `after` runs once the stream counts the task as done, so that whatever
+  // it signals (an event) is never seen before the stream itself is idle.
+  struct Task {
+    std::function<void()> run;
+    std::function<void()> after;
+  };
+  std::deque<Task> tasks;
   std::atomic<uint64_t> enqueued{0};
   std::atomic<uint64_t> completed{0};
   bool stopping = false;
@@ -29,7 +35,7 @@ struct xpbStream {
   std::string error_message;
   std::thread worker;
 
-  void enqueue(std::function<void()> task);
+  void enqueue(std::function<void()> run, std::function<void()> after = {});
   void fail(xpStatus status, std::string message);
 };
 

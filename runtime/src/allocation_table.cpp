@@ -42,11 +42,13 @@ void *reserveAddressRange(size_t bytes) {
   return base == MAP_FAILED ? nullptr : base;
 }
 
-void releaseAddressRange(void *base, size_t bytes) { munmap(base, bytes); }
+void releaseAddressRange(void *base, size_t bytes) {
+  munmap(base, bytes);
+}
 
 void *allocatePinnedPages(size_t bytes) {
-  void *base =
-      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  void *base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   return base == MAP_FAILED ? nullptr : base;
 }
 

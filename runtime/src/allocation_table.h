@@ -19,8 +19,8 @@ struct Allocation {
   uintptr_t base = 0;
   size_t size = 0;
   xpMemoryType type = XP_MEMORY_UNKNOWN;
-  int device = XP_HOST_DEVICE;  // owner; XP_HOST_DEVICE for pinned host memory
-  void *buffer = nullptr;       // the backend's handle
+  int device = XP_HOST_DEVICE;    // owner; XP_HOST_DEVICE for pinned host memory
+  void *buffer = nullptr;         // the backend's handle
   bool reserved_address = false;  // base came from reserveAddressRange
 };
 

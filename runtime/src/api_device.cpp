@@ -60,10 +60,14 @@ xpStatus xpDeviceFindByStableId(const char *stable_id, int *ordinal) {
 
 const char *xpAffinityName(xpAffinity affinity) {
   switch (affinity) {
-    case XP_AFFINITY_SAME_DEVICE: return "same-device";
-    case XP_AFFINITY_SAME_PCI_SWITCH: return "same-pci-switch";
-    case XP_AFFINITY_SAME_NUMA_NODE: return "same-numa-node";
-    case XP_AFFINITY_SAME_HOST: return "same-host";
+    case XP_AFFINITY_SAME_DEVICE:
+      return "same-device";
+    case XP_AFFINITY_SAME_PCI_SWITCH:
+      return "same-pci-switch";
+    case XP_AFFINITY_SAME_NUMA_NODE:
+      return "same-numa-node";
+    case XP_AFFINITY_SAME_HOST:
+      return "same-host";
   }
   return "unknown";
 }
@@ -71,7 +75,8 @@ const char *xpAffinityName(xpAffinity affinity) {
 xpStatus xpDeviceGetAffinity(int device_a, int device_b, xpAffinity *affinity) {
   Runtime *runtime = Runtime::acquire("xpDeviceGetAffinity");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
-  if (affinity == nullptr) return fail(XP_ERROR_INVALID_VALUE, "xpDeviceGetAffinity: affinity is NULL");
+  if (affinity == nullptr)
+    return fail(XP_ERROR_INVALID_VALUE, "xpDeviceGetAffinity: affinity is NULL");
   Device *a = nullptr, *b = nullptr;
   XP_RETURN_IF_ERROR(runtime->device("xpDeviceGetAffinity", device_a, &a));
   XP_RETURN_IF_ERROR(runtime->device("xpDeviceGetAffinity", device_b, &b));
@@ -89,8 +94,9 @@ xpStatus xpDeviceGetHostAffinity(int ordinal, int numa_node, xpAffinity *affinit
   XP_RETURN_IF_ERROR(runtime->device("xpDeviceGetHostAffinity", ordinal, &device));
   const int nodes = runtime->topology.host().numa_nodes;
   if (numa_node < 0 || numa_node >= nodes) {
-    return fail(XP_ERROR_INVALID_VALUE, "xpDeviceGetHostAffinity: NUMA node {} does not exist (the host has {})",
-                numa_node, nodes);
+    return fail(XP_ERROR_INVALID_VALUE,
+                "xpDeviceGetHostAffinity: NUMA node {} does not exist (the host has {})", numa_node,
+                nodes);
   }
   *affinity = runtime->topology.toHost(device->props, numa_node);
   return XP_SUCCESS;
@@ -99,7 +105,8 @@ xpStatus xpDeviceGetHostAffinity(int ordinal, int numa_node, xpAffinity *affinit
 xpStatus xpHostGetTopology(xpHostTopology *topology) {
   Runtime *runtime = Runtime::acquire("xpHostGetTopology");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
-  if (topology == nullptr) return fail(XP_ERROR_INVALID_VALUE, "xpHostGetTopology: topology is NULL");
+  if (topology == nullptr)
+    return fail(XP_ERROR_INVALID_VALUE, "xpHostGetTopology: topology is NULL");
   *topology = runtime->topology.host();
   return XP_SUCCESS;
 }

@@ -9,9 +9,13 @@ using xpool::Runtime;
 
 extern "C" {
 
-xpStatus xpInit(void) { return Runtime::init(); }
+xpStatus xpInit(void) {
+  return Runtime::init();
+}
 
-xpStatus xpShutdown(void) { return Runtime::shutdown(); }
+xpStatus xpShutdown(void) {
+  return Runtime::shutdown();
+}
 
 xpStatus xpBackendCount(int *count) {
   Runtime *runtime = Runtime::acquire("xpBackendCount");
@@ -31,8 +35,9 @@ xpStatus xpBackendGetInfo(int index, xpBackendInfo *info) {
                 info->struct_size, sizeof(xpBackendInfo));
   }
   if (index < 0 || index >= static_cast<int>(runtime->backends.size())) {
-    return fail(XP_ERROR_INVALID_VALUE, "xpBackendGetInfo: backend {} does not exist (there are {})",
-                index, runtime->backends.size());
+    return fail(XP_ERROR_INVALID_VALUE,
+                "xpBackendGetInfo: backend {} does not exist (there are {})", index,
+                runtime->backends.size());
   }
   const xpool::Backend &backend = *runtime->backends[static_cast<size_t>(index)];
   xpBackendInfo out{};

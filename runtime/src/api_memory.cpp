@@ -46,7 +46,8 @@ xpStatus copy(const char *call, void *dst, const void *src, size_t bytes, xpStre
   }
   xpStatus status = enqueueCopy(*runtime, chosen, to, from, bytes);
   if (status != XP_SUCCESS) {
-    return fail(status, "{}: {} bytes from {} to {}: {}", call, bytes, src, dst, xpool::lastError());
+    return fail(status, "{}: {} bytes from {} to {}: {}", call, bytes, src, dst,
+                xpool::lastError());
   }
   return wait ? xpool::synchronizeStream(chosen, runtime->timeoutNs(), call) : XP_SUCCESS;
 }
@@ -124,9 +125,9 @@ xpStatus xpFree(void *ptr) {
   if (ptr == nullptr) return XP_SUCCESS;  // like free(NULL)
   auto found = runtime->allocations.find(ptr);
   if (!found || found->type != XP_MEMORY_DEVICE) {
-    return fail(XP_ERROR_INVALID_VALUE,
-                "xpFree: {} is not device memory from xpMalloc ({})", ptr,
-                !found ? "never allocated, or already freed" : "it is pinned host memory: use xpFreeHost");
+    return fail(
+        XP_ERROR_INVALID_VALUE, "xpFree: {} is not device memory from xpMalloc ({})", ptr,
+        !found ? "never allocated, or already freed" : "it is pinned host memory: use xpFreeHost");
   }
   if (found->base != reinterpret_cast<uintptr_t>(ptr)) {
     return fail(XP_ERROR_INVALID_VALUE,
@@ -178,8 +179,10 @@ xpStatus xpFreeHost(void *ptr) {
   auto found = runtime->allocations.find(ptr);
   if (!found || found->type != XP_MEMORY_HOST_PINNED ||
       found->base != reinterpret_cast<uintptr_t>(ptr)) {
-    return fail(XP_ERROR_INVALID_VALUE, "xpFreeHost: {} is not the start of pinned memory from "
-                "xpMallocHost ({})", ptr,
+    return fail(XP_ERROR_INVALID_VALUE,
+                "xpFreeHost: {} is not the start of pinned memory from "
+                "xpMallocHost ({})",
+                ptr,
                 !found ? "never allocated, or already freed"
                        : (found->type == XP_MEMORY_DEVICE ? "it is device memory: use xpFree"
                                                           : "it is inside an allocation"));

@@ -21,16 +21,11 @@ struct FormatName {
 };
 
 constexpr FormatName kFormats[] = {
-    {XP_MODULE_NATIVE, "native", nullptr},
-    {XP_MODULE_SHARED_OBJECT, "shared-object", ".so"},
-    {XP_MODULE_OPENCL_C, "opencl-c", ".cl"},
-    {XP_MODULE_SPIRV, "spirv", ".spv"},
-    {XP_MODULE_PTX, "ptx", ".ptx"},
-    {XP_MODULE_CUBIN, "cubin", ".cubin"},
-    {XP_MODULE_FATBIN, "fatbin", ".fatbin"},
-    {XP_MODULE_CUDA_CPP, "cuda-c++", ".cu"},
-    {XP_MODULE_HSACO, "hsaco", ".hsaco"},
-    {XP_MODULE_HIP_CPP, "hip-c++", ".hip"},
+    {XP_MODULE_NATIVE, "native", nullptr},   {XP_MODULE_SHARED_OBJECT, "shared-object", ".so"},
+    {XP_MODULE_OPENCL_C, "opencl-c", ".cl"}, {XP_MODULE_SPIRV, "spirv", ".spv"},
+    {XP_MODULE_PTX, "ptx", ".ptx"},          {XP_MODULE_CUBIN, "cubin", ".cubin"},
+    {XP_MODULE_FATBIN, "fatbin", ".fatbin"}, {XP_MODULE_CUDA_CPP, "cuda-c++", ".cu"},
+    {XP_MODULE_HSACO, "hsaco", ".hsaco"},    {XP_MODULE_HIP_CPP, "hip-c++", ".hip"},
 };
 
 bool formatFromPath(std::string_view path, xpModuleFormat *format) {
@@ -71,8 +66,8 @@ xpStatus xpModuleLoadData(int ordinal, xpModuleFormat format, const void *data, 
   Device *device = nullptr;
   XP_RETURN_IF_ERROR(runtime->device("xpModuleLoadData", ordinal, &device));
   xpbModule *native = nullptr;
-  xpStatus status = device->api().module_load(device->backend->context, device->local, format,
-                                              data, bytes, options, &native);
+  xpStatus status = device->api().module_load(device->backend->context, device->local, format, data,
+                                              bytes, options, &native);
   if (status != XP_SUCCESS) {
     return fail(status, "xpModuleLoadData: {} module of {} bytes on device {} ({}): {}",
                 xpModuleFormatName(format), bytes, ordinal, device->backend->name,
@@ -84,8 +79,8 @@ xpStatus xpModuleLoadData(int ordinal, xpModuleFormat format, const void *data, 
   return XP_SUCCESS;
 }
 
-xpStatus xpModuleLoadFile(int ordinal, xpModuleFormat format, const char *path,
-                          const char *options, xpModule *module) {
+xpStatus xpModuleLoadFile(int ordinal, xpModuleFormat format, const char *path, const char *options,
+                          xpModule *module) {
   Runtime *runtime = Runtime::acquire("xpModuleLoadFile");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
   if (path == nullptr) return fail(XP_ERROR_INVALID_VALUE, "xpModuleLoadFile: path is NULL");
@@ -145,8 +140,7 @@ xpStatus xpModuleGetKernel(xpModule module, const char *name, xpKernel *kernel) 
 }
 
 xpStatus xpLaunchKernel(xpKernel kernel, xpDim3 grid, xpDim3 block, size_t shared_bytes,
-                        xpStream stream, void *const *args, const size_t *arg_sizes,
-                        int num_args) {
+                        xpStream stream, void *const *args, const size_t *arg_sizes, int num_args) {
   Runtime *runtime = Runtime::acquire("xpLaunchKernel");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
   XP_RETURN_IF_ERROR(runtime->checkKernel("xpLaunchKernel", kernel));

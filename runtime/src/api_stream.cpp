@@ -9,7 +9,9 @@ using xpool::Runtime;
 
 namespace {
 
-uint64_t toNs(uint32_t timeout_ms) { return static_cast<uint64_t>(timeout_ms) * 1000000ull; }
+uint64_t toNs(uint32_t timeout_ms) {
+  return static_cast<uint64_t>(timeout_ms) * 1000000ull;
+}
 
 xpStatus eventSynchronize(const char *call, xpEvent event, uint64_t timeout_ns) {
   Runtime *runtime = Runtime::acquire(call);
@@ -130,7 +132,8 @@ xpStatus xpDeviceSynchronize(int ordinal) {
   XP_RETURN_IF_ERROR(runtime->device("xpDeviceSynchronize", ordinal, &device));
   std::vector<xpStream> streams = runtime->streamsOf(device);
   for (xpStream stream : streams) {
-    XP_RETURN_IF_ERROR(xpool::synchronizeStream(stream, runtime->timeoutNs(), "xpDeviceSynchronize"));
+    XP_RETURN_IF_ERROR(
+        xpool::synchronizeStream(stream, runtime->timeoutNs(), "xpDeviceSynchronize"));
   }
   return XP_SUCCESS;
 }

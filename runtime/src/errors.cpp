@@ -10,7 +10,9 @@ xpStatus setError(xpStatus status, std::string message) {
   return status;
 }
 
-const std::string &lastError() { return t_last_error; }
+const std::string &lastError() {
+  return t_last_error;
+}
 
 std::string formatBytes(uint64_t bytes) {
   static const char *const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -30,26 +32,46 @@ extern "C" {
 
 const char *xpStatusName(xpStatus status) {
   switch (status) {
-    case XP_SUCCESS: return "XP_SUCCESS";
-    case XP_ERROR_INVALID_VALUE: return "XP_ERROR_INVALID_VALUE";
-    case XP_ERROR_INVALID_HANDLE: return "XP_ERROR_INVALID_HANDLE";
-    case XP_ERROR_OUT_OF_MEMORY: return "XP_ERROR_OUT_OF_MEMORY";
-    case XP_ERROR_NOT_INITIALIZED: return "XP_ERROR_NOT_INITIALIZED";
-    case XP_ERROR_NOT_FOUND: return "XP_ERROR_NOT_FOUND";
-    case XP_ERROR_NOT_SUPPORTED: return "XP_ERROR_NOT_SUPPORTED";
-    case XP_ERROR_NOT_READY: return "XP_ERROR_NOT_READY";
-    case XP_ERROR_TIMEOUT: return "XP_ERROR_TIMEOUT";
-    case XP_ERROR_BACKEND: return "XP_ERROR_BACKEND";
-    case XP_ERROR_BUILD: return "XP_ERROR_BUILD";
-    case XP_ERROR_NO_DEVICE: return "XP_ERROR_NO_DEVICE";
-    case XP_ERROR_ABI_MISMATCH: return "XP_ERROR_ABI_MISMATCH";
-    case XP_ERROR_INTERNAL: return "XP_ERROR_INTERNAL";
+    case XP_SUCCESS:
+      return "XP_SUCCESS";
+    case XP_ERROR_INVALID_VALUE:
+      return "XP_ERROR_INVALID_VALUE";
+    case XP_ERROR_INVALID_HANDLE:
+      return "XP_ERROR_INVALID_HANDLE";
+    case XP_ERROR_OUT_OF_MEMORY:
+      return "XP_ERROR_OUT_OF_MEMORY";
+    case XP_ERROR_NOT_INITIALIZED:
+      return "XP_ERROR_NOT_INITIALIZED";
+    case XP_ERROR_NOT_FOUND:
+      return "XP_ERROR_NOT_FOUND";
+    case XP_ERROR_NOT_SUPPORTED:
+      return "XP_ERROR_NOT_SUPPORTED";
+    case XP_ERROR_NOT_READY:
+      return "XP_ERROR_NOT_READY";
+    case XP_ERROR_TIMEOUT:
+      return "XP_ERROR_TIMEOUT";
+    case XP_ERROR_BACKEND:
+      return "XP_ERROR_BACKEND";
+    case XP_ERROR_BUILD:
+      return "XP_ERROR_BUILD";
+    case XP_ERROR_NO_DEVICE:
+      return "XP_ERROR_NO_DEVICE";
+    case XP_ERROR_ABI_MISMATCH:
+      return "XP_ERROR_ABI_MISMATCH";
+    case XP_ERROR_INTERNAL:
+      return "XP_ERROR_INTERNAL";
+    case XP_STATUS_MAX_ENUM:
+      break;
   }
   return "XP_ERROR_UNKNOWN";
 }
 
-const char *xpGetLastError(void) { return xpool::t_last_error.c_str(); }
+const char *xpGetLastError(void) {
+  return xpool::t_last_error.c_str();
+}
 
-void xpClearLastError(void) { xpool::t_last_error.clear(); }
+void xpClearLastError(void) {
+  xpool::t_last_error.clear();
+}
 
 }  // extern "C"

@@ -27,8 +27,8 @@ std::string formatBytes(uint64_t bytes);
 }  // namespace xpool
 
 // Returns from the enclosing function when `expr` is not XP_SUCCESS.
-#define XP_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    xpStatus xp_status_ = (expr);                \
+#define XP_RETURN_IF_ERROR(expr)                     \
+  do {                                               \
+    xpStatus xp_status_ = (expr);                    \
     if (xp_status_ != XP_SUCCESS) return xp_status_; \
   } while (0)

@@ -14,8 +14,10 @@ spdlog::level::level_enum levelFromEnvironment() {
   auto level = spdlog::level::from_str(value);
   // from_str answers "off" for names it does not know; say so once.
   if (level == spdlog::level::off && std::string(value) != "off") {
-    fmt::print(stderr, "xpool: XPOOL_LOG_LEVEL={} is not one of trace, debug, info, warn, "
-                       "error, critical, off; using warn\n", value);
+    fmt::print(stderr,
+               "xpool: XPOOL_LOG_LEVEL={} is not one of trace, debug, info, warn, "
+               "error, critical, off; using warn\n",
+               value);
     return spdlog::level::warn;
   }
   return level;

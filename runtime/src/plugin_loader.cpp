@@ -59,7 +59,8 @@ std::vector<std::string> discoverNames(const std::vector<std::string> &dirs) {
     for (const auto &entry : fs::directory_iterator(dir, error)) {
       std::string file = entry.path().filename().string();
       if (file.starts_with(kPrefix) && file.ends_with(kSuffix)) {
-        here.push_back(file.substr(strlen(kPrefix), file.size() - strlen(kPrefix) - strlen(kSuffix)));
+        here.push_back(
+            file.substr(strlen(kPrefix), file.size() - strlen(kPrefix) - strlen(kSuffix)));
       }
     }
     std::sort(here.begin(), here.end());
@@ -134,8 +135,8 @@ void openPlugin(Backend &backend, const xpbHostApi *host) {
   xpbBackend table{};
   table.struct_size = sizeof table;
   if (get_table(&table) != XP_SUCCESS) {
-    backend.reason = fmt::format("{} refused to describe itself: {}", backend.plugin_path,
-                                 lastError());
+    backend.reason =
+        fmt::format("{} refused to describe itself: {}", backend.plugin_path, lastError());
     return;
   }
   if (table.abi_major != XPB_ABI_MAJOR) {
@@ -145,16 +146,15 @@ void openPlugin(Backend &backend, const xpbHostApi *host) {
         backend.plugin_path, table.abi_major, table.abi_minor, XPB_ABI_MAJOR, XPB_ABI_MINOR);
     return;
   }
-  if (table.struct_size < offsetof(xpbBackend, host_register) ||
-      table.struct_size > sizeof table) {
+  if (table.struct_size < offsetof(xpbBackend, host_register) || table.struct_size > sizeof table) {
     backend.reason = fmt::format("{} filled a {}-byte table; ABI {}.x needs {} to {} bytes",
                                  backend.plugin_path, table.struct_size, XPB_ABI_MAJOR,
                                  offsetof(xpbBackend, host_register), sizeof table);
     return;
   }
   if (const char *missing = missingRequiredEntry(table)) {
-    backend.reason = fmt::format("{} leaves the required entry '{}' empty",
-                                 backend.plugin_path, missing);
+    backend.reason =
+        fmt::format("{} leaves the required entry '{}' empty", backend.plugin_path, missing);
     return;
   }
   if (table.name == nullptr || backend.name != table.name) {

@@ -19,9 +19,9 @@ xpStatus hostSetError(xpStatus status, const char *message) {
 }
 
 void hostLog(xpbLogLevel level, const char *component, const char *message) {
-  static constexpr spdlog::level::level_enum kLevels[] = {
-      spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-      spdlog::level::err};
+  static constexpr spdlog::level::level_enum kLevels[] = {spdlog::level::trace,
+                                                          spdlog::level::debug, spdlog::level::info,
+                                                          spdlog::level::warn, spdlog::level::err};
   const int index = level < XPB_LOG_TRACE || level > XPB_LOG_ERROR ? XPB_LOG_ERROR : level;
   logger(component != nullptr ? component : "backend")->log(kLevels[index], "{}", message);
 }
@@ -117,14 +117,15 @@ xpStatus Runtime::init() {
       xpDeviceProps &props = device->props;
       props.struct_size = sizeof props;
       if (backend->table.device_props(backend->context, local, &props) != XP_SUCCESS) {
-        logger("runtime")->warn("backend {} device {}: no properties ({}); skipped",
-                                backend->name, local, lastError());
+        logger("runtime")->warn("backend {} device {}: no properties ({}); skipped", backend->name,
+                                local, lastError());
         continue;
       }
       props.device = device->ordinal;
       props.backend_index = backend->index;
       props.backend_device = local;
       snprintf(props.backend, sizeof props.backend, "%s", backend->name.c_str());
+      if (props.kernel_pointer_alignment == 0) props.kernel_pointer_alignment = 1;
       if (props.numa_node < 0 && props.pci_bus_id[0] != '\0') {
         props.numa_node = runtime->topology.numaNodeOfPciDevice(props.pci_bus_id);
       }
@@ -139,7 +140,8 @@ xpStatus Runtime::init() {
 
 xpStatus Runtime::shutdown() {
   std::lock_guard lock(g_init_mutex);
-  if (g_init_count == 0) return fail(XP_ERROR_NOT_INITIALIZED, "xpShutdown: xpInit has not been called");
+  if (g_init_count == 0)
+    return fail(XP_ERROR_NOT_INITIALIZED, "xpShutdown: xpInit has not been called");
   if (--g_init_count > 0) return XP_SUCCESS;
   Runtime *runtime = g_runtime.load();
   runtime->destroyEverything();
@@ -291,9 +293,10 @@ void Runtime::registerHostMemory(void *ptr, size_t bytes) {
   for (auto &backend : backends) {
     if (!backend->available || backend->table.host_register == nullptr) continue;
     if (backend->table.host_register(backend->context, ptr, bytes) != XP_SUCCESS) {
-      logger("runtime")->warn("backend {} could not pin {} at {}: {}; its copies from there "
-                              "will be slower",
-                              backend->name, formatBytes(bytes), ptr, lastError());
+      logger("runtime")->warn(
+          "backend {} could not pin {} at {}: {}; its copies from there "
+          "will be slower",
+          backend->name, formatBytes(bytes), ptr, lastError());
     }
   }
 }

@@ -17,7 +17,8 @@ std::string describe(const Endpoint &endpoint) {
 // The xpbMemRef `device`'s backend should see for `endpoint`.
 xpbMemRef refFor(const Endpoint &endpoint, const Device *device) {
   if (endpoint.device == device) {
-    return {endpoint.buffer, endpoint.offset, device->props.host_addressable ? endpoint.ptr : nullptr};
+    return {endpoint.buffer, endpoint.offset,
+            device->props.host_addressable ? endpoint.ptr : nullptr};
   }
   return {nullptr, 0, endpoint.ptr};  // host memory, or another device's host-visible memory
 }
@@ -77,12 +78,12 @@ xpStatus copyThroughStaging(Runtime &runtime, const Endpoint &dst, const Endpoin
   for (int i = 0; i < used && status == XP_SUCCESS; ++i) {
     buffers[i] = runtime.takeStagingBuffer();
     if (buffers[i] == nullptr) {
-      status = fail(XP_ERROR_OUT_OF_MEMORY, "no memory for a {} staging buffer",
-                    formatBytes(chunk));
+      status =
+          fail(XP_ERROR_OUT_OF_MEMORY, "no memory for a {} staging buffer", formatBytes(chunk));
       break;
     }
-    status = from->api().event_create(from->backend->context, from->local,
-                                      XP_EVENT_DISABLE_TIMING, &downloaded[i]);
+    status = from->api().event_create(from->backend->context, from->local, XP_EVENT_DISABLE_TIMING,
+                                      &downloaded[i]);
     if (status == XP_SUCCESS) {
       status = to->api().event_create(to->backend->context, to->local, XP_EVENT_DISABLE_TIMING,
                                       &uploaded[i]);
@@ -98,8 +99,7 @@ xpStatus copyThroughStaging(Runtime &runtime, const Endpoint &dst, const Endpoin
     const size_t offset = index * chunk;
     const size_t length = std::min(chunk, bytes - offset);
     xpbMemRef source{src.buffer, src.offset + offset, nullptr};
-    XP_RETURN_IF_ERROR(
-        from->api().memcpy_async(down, {nullptr, 0, buffers[slot]}, source, length));
+    XP_RETURN_IF_ERROR(from->api().memcpy_async(down, {nullptr, 0, buffers[slot]}, source, length));
     return from->api().event_record(downloaded[slot], down);
   };
 
@@ -172,7 +172,8 @@ xpStatus resolveEndpoint(Runtime &runtime, const char *call, const char *role, c
 }
 
 xpStatus enqueueRuntimeWork(xpStream stream, std::string what, std::function<xpStatus()> fn) {
-  auto work = std::make_unique<RuntimeWork>(RuntimeWork{std::move(fn), stream->errors, std::move(what)});
+  auto work =
+      std::make_unique<RuntimeWork>(RuntimeWork{std::move(fn), stream->errors, std::move(what)});
   xpStatus status =
       stream->device->api().launch_host_func(stream->native, runRuntimeWork, work.get());
   if (status == XP_SUCCESS) work.release();  // the host function owns it now
@@ -189,9 +190,9 @@ xpStatus enqueueCopy(Runtime &runtime, xpStream stream, const Endpoint &dst, con
   // Two devices of this stream's backend: ask for a native peer copy.
   if (dst.device != nullptr && src.device != nullptr && dst.device->backend == device->backend &&
       src.device->backend == device->backend && api.memcpy_peer_async != nullptr) {
-    xpStatus status = api.memcpy_peer_async(
-        stream->native, dst.device->local, {dst.buffer, dst.offset, nullptr}, src.device->local,
-        {src.buffer, src.offset, nullptr}, bytes);
+    xpStatus status =
+        api.memcpy_peer_async(stream->native, dst.device->local, {dst.buffer, dst.offset, nullptr},
+                              src.device->local, {src.buffer, src.offset, nullptr}, bytes);
     if (status != XPB_FALLBACK) return status;
   }
   logger("runtime")->debug("staged copy of {} from {} to {}", formatBytes(bytes), describe(src),
@@ -211,14 +212,14 @@ xpStatus enqueueFill(Runtime &runtime, xpStream stream, const Endpoint &dst, int
   // Memory of another device that the host cannot touch: fill it on its own
   // device, in this stream's order.
   Runtime *rt = &runtime;
-  return enqueueRuntimeWork(
-      stream, fmt::format("fill of {} bytes at {}", bytes, describe(dst)),
-      [rt, dst, value, bytes]() -> xpStatus {
-        xpbStream *native = nullptr;
-        XP_RETURN_IF_ERROR(rt->stagingStream(dst.device, &native));
-        XP_RETURN_IF_ERROR(dst.device->api().memset_async(native, refFor(dst, dst.device), value, bytes));
-        return dst.device->api().stream_synchronize(native, rt->timeoutNs());
-      });
+  return enqueueRuntimeWork(stream, fmt::format("fill of {} bytes at {}", bytes, describe(dst)),
+                            [rt, dst, value, bytes]() -> xpStatus {
+                              xpbStream *native = nullptr;
+                              XP_RETURN_IF_ERROR(rt->stagingStream(dst.device, &native));
+                              XP_RETURN_IF_ERROR(dst.device->api().memset_async(
+                                  native, refFor(dst, dst.device), value, bytes));
+                              return dst.device->api().stream_synchronize(native, rt->timeoutNs());
+                            });
 }
 
 xpStatus synchronizeStream(xpStream stream, uint64_t timeout_ns, const char *call) {

@@ -20,9 +20,15 @@ xpStatus init(const xpbHostApi *host, xpbContext **ctx) {
 #endif
 }
 void shutdown(xpbContext *) {}
-const char *vendorVersion(xpbContext *) { return "fixture 1.0"; }
-int deviceCount(xpbContext *) { return 0; }
-xpStatus unused() { return g_host->set_error(XP_ERROR_NOT_SUPPORTED, "fixture has no devices"); }
+const char *vendorVersion(xpbContext *) {
+  return "fixture 1.0";
+}
+int deviceCount(xpbContext *) {
+  return 0;
+}
+xpStatus unused() {
+  return g_host->set_error(XP_ERROR_NOT_SUPPORTED, "fixture has no devices");
+}
 
 template <typename Fn>
 Fn refuse() {

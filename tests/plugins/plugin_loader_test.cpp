@@ -74,8 +74,7 @@ TEST_F(PluginLoader, RefusalsSayWhy) {
   EXPECT_NE(reason("failinit").find("libfixture-vendor.so.1 not found"), std::string::npos)
       << reason("failinit");
   EXPECT_NE(reason("wrongname").find("somethingelse"), std::string::npos) << reason("wrongname");
-  EXPECT_NE(reason("noentry").find("xpoolBackendGetTable"), std::string::npos)
-      << reason("noentry");
+  EXPECT_NE(reason("noentry").find("xpoolBackendGetTable"), std::string::npos) << reason("noentry");
   EXPECT_NE(reason("corrupt").find("cannot load plugin"), std::string::npos) << reason("corrupt");
   EXPECT_NE(reason("missing").find("libxpool_backend_missing.so not found"), std::string::npos)
       << reason("missing");

@@ -50,7 +50,10 @@ typedef enum xpStatus {
   XP_ERROR_BUILD = 10,          /* a module failed to build; the build log is in the message */
   XP_ERROR_NO_DEVICE = 11,      /* no device / backend unavailable */
   XP_ERROR_ABI_MISMATCH = 12,   /* a plugin speaks a backend ABI this runtime does not */
-  XP_ERROR_INTERNAL = 13        /* a bug in xpool; please report it */
+  XP_ERROR_INTERNAL = 13,       /* a bug in xpool; please report it */
+  /* Not a status: makes the enum 32 bits wide, so values reserved for the
+   * backend ABI (XPB_FALLBACK) are valid xpStatus values in C++. */
+  XP_STATUS_MAX_ENUM = 0x7fffffff
 } xpStatus;
 
 /* Name of a status code ("XP_ERROR_INVALID_VALUE"); never NULL. */
@@ -125,6 +128,11 @@ typedef struct xpDeviceProps {
   int numa_node;                   /* host NUMA node closest to the device, -1 unknown */
   int host_addressable;            /* 1 if the host may dereference its memory directly */
   int compute_major, compute_minor;/* vendor's architecture version, 0 when none */
+  /* A pointer passed as a kernel argument must lie a multiple of this many
+   * bytes into its allocation (1: any address). OpenCL 1.2 passes interior
+   * pointers as sub-buffers, which need CL_DEVICE_MEM_BASE_ADDR_ALIGN. Copies
+   * take any address whatever this says. */
+  uint32_t kernel_pointer_alignment;
 } xpDeviceProps;
 
 XP_API xpStatus xpDeviceCount(int *count);
@@ -292,7 +300,8 @@ typedef struct xpDim3 {
 
 /* Launches grid.x*grid.y*grid.z blocks of block.x*block.y*block.z threads.
  * args[i] points at the value of argument i and arg_sizes[i] is its size;
- * device pointers are passed by value like any other argument. Dynamic
+ * device pointers are passed by value like any other argument (at offsets
+ * into their allocation that are multiples of kernel_pointer_alignment). Dynamic
  * shared memory of `shared_bytes` is, on OpenCL, an extra trailing __local
  * argument; on the CPU, xpCpuKernelContext.shared_mem. */
 XP_API xpStatus xpLaunchKernel(xpKernel kernel, xpDim3 grid, xpDim3 block, size_t shared_bytes,
