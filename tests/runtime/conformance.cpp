@@ -290,6 +290,18 @@ std::optional<TestModule> TestModuleFor(const std::string &backend) {
                       {"conformance_undeclared_identifier"},
                       {XP_ERROR_BUILD}};
   }
+  if (backend == "cuda") {
+    return TestModule{XP_MODULE_CUDA_CPP,
+                      XPOOL_TEST_CUDA_KERNELS,
+                      XPOOL_TEST_CUDA_KERNELS_ALT,
+                      true,
+                      XP_MODULE_SHARED_OBJECT,
+                      "extern \"C\" __global__ void broken(int *x) {\n"
+                      "  x[0] = conformance_undeclared_identifier;\n"
+                      "}\n",
+                      {"conformance_undeclared_identifier"},
+                      {XP_ERROR_BUILD}};
+  }
   return std::nullopt;
 }
 

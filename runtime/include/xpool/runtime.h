@@ -303,7 +303,8 @@ typedef struct xpDim3 {
  * device pointers are passed by value like any other argument (at offsets
  * into their allocation that are multiples of kernel_pointer_alignment). Dynamic
  * shared memory of `shared_bytes` is, on OpenCL, an extra trailing __local
- * argument; on the CPU, xpCpuKernelContext.shared_mem. */
+ * argument; on the CPU, xpCpuKernelContext.shared_mem; on CUDA and HIP, the
+ * kernel's extern __shared__ array. */
 XP_API xpStatus xpLaunchKernel(xpKernel kernel, xpDim3 grid, xpDim3 block, size_t shared_bytes,
                                xpStream stream, void *const *args, const size_t *arg_sizes,
                                int num_args);
