@@ -22,8 +22,7 @@ extern "C" __global__ void block_sum_u32(const unsigned *in, unsigned long long 
   if (lid == 0) partial[blockIdx.x] = scratch[0];
 }
 
-extern "C" __global__ void fill3d(unsigned *out, unsigned width, unsigned height,
-                                  unsigned depth) {
+extern "C" __global__ void fill3d(unsigned *out, unsigned width, unsigned height, unsigned depth) {
   unsigned x = blockIdx.x * blockDim.x + threadIdx.x;
   unsigned y = blockIdx.y * blockDim.y + threadIdx.y;
   unsigned z = blockIdx.z * blockDim.z + threadIdx.z;
