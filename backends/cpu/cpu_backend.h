@@ -32,9 +32,6 @@ xpStatus discoverDevices(xpbContext *ctx);
 // Bytes the OS can still give (MemAvailable), shared among `parts` devices.
 uint64_t availableMemory(int parts);
 
-// Milliseconds a stream waits for an event of another stream before failing.
-uint64_t waitTimeoutNs();
-
 // Table entries, by file.
 xpStatus deviceProps(xpbContext *ctx, int device, xpDeviceProps *props);
 xpStatus memInfo(xpbContext *ctx, int device, uint64_t *free_bytes, uint64_t *total_bytes);

@@ -58,14 +58,6 @@ uint64_t availableMemory(int parts) {
          static_cast<uint64_t>(parts);
 }
 
-uint64_t waitTimeoutNs() {
-  static const uint64_t timeout = [] {
-    const char *value = std::getenv("XPOOL_TIMEOUT_MS");
-    unsigned long long ms = value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
-    return (ms > 0 ? ms : XP_DEFAULT_TIMEOUT_MS) * 1000000ull;
-  }();
-  return timeout;
-}
 
 xpStatus discoverDevices(xpbContext *ctx) {
   hwloc_topology_t topology = nullptr;

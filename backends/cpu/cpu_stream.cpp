@@ -253,7 +253,7 @@ xpStatus streamWaitEvent(xpbStream *stream, xpbEvent *event) {
   if (target == 0) return XP_SUCCESS;
   stream->enqueue([stream, state, target] {
     std::unique_lock lock(state->mutex);
-    const uint64_t timeout_ns = waitTimeoutNs();
+    const uint64_t timeout_ns = xpbDefaultTimeoutNs();
     const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
     if (!state->changed.wait_until(lock, deadline, [&] { return state->completed >= target; })) {
       lock.unlock();

@@ -20,14 +20,7 @@ ScopedContext::~ScopedContext() {
   if (changed_) api_.cuCtxSetCurrent(previous_);
 }
 
-uint64_t defaultTimeoutNs() {
-  static const uint64_t timeout = [] {
-    const char *value = std::getenv("XPOOL_TIMEOUT_MS");
-    const unsigned long long ms = value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
-    return (ms > 0 ? ms : XP_DEFAULT_TIMEOUT_MS) * 1000000ull;
-  }();
-  return timeout;
-}
+uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
 
 }  // namespace xpool::cuda
 

@@ -75,14 +75,7 @@ Clock::time_point deadlineAfter(uint64_t timeout_ns) {
   return Clock::now() + std::chrono::nanoseconds(timeout_ns < kMaxNs ? timeout_ns : kMaxNs);
 }
 
-uint64_t defaultTimeoutNs() {
-  static const uint64_t timeout = [] {
-    const char *value = std::getenv("XPOOL_TIMEOUT_MS");
-    unsigned long long ms = value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
-    return (ms > 0 ? ms : XP_DEFAULT_TIMEOUT_MS) * 1000000ull;
-  }();
-  return timeout;
-}
+uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
 
 EventPool::~EventPool() {
   for (auto &list : free_) {

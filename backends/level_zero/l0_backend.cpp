@@ -63,14 +63,7 @@ void logf(xpbContext *ctx, xpbLogLevel level, const char *format, ...) {
   ctx->host->log(level, "level_zero", text.c_str());
 }
 
-uint64_t defaultTimeoutNs() {
-  static const uint64_t timeout = [] {
-    const char *value = std::getenv("XPOOL_TIMEOUT_MS");
-    unsigned long long ms = value != nullptr ? std::strtoull(value, nullptr, 10) : 0;
-    return (ms > 0 ? ms : XP_DEFAULT_TIMEOUT_MS) * 1000000ull;
-  }();
-  return timeout;
-}
+uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
 
 // ---- event slots ----------------------------------------------------------
 

@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "xpool/runtime.h"
 
@@ -191,6 +192,14 @@ static inline xpStatus xpbFail(const xpbHostApi *host, xpStatus status, const ch
   vsnprintf(message, sizeof message, format, args);
   va_end(args);
   return host->set_error(status, message);
+}
+
+/* Helper for plugins: the deadline of waits that have none of their own,
+ * from XPOOL_TIMEOUT_MS (milliseconds) as the runtime reads it. */
+static inline uint64_t xpbDefaultTimeoutNs(void) {
+  const char *value = getenv("XPOOL_TIMEOUT_MS");
+  unsigned long long ms = value != NULL ? strtoull(value, NULL, 10) : 0;
+  return (ms > 0 ? ms : XP_DEFAULT_TIMEOUT_MS) * 1000000ull;
 }
 
 #if defined(__GNUC__)
