@@ -52,10 +52,12 @@ void workerLoop(xpbStream *stream) {
   }
 }
 
-void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes) {
+// Runs fn(offset, length) over [0, bytes) in page-multiple chunks on the
+// device's cores, or in one call on the calling thread when small.
+void forEachChunk(WorkerPool &pool, size_t bytes, const std::function<void(size_t, size_t)> &fn) {
   constexpr size_t kParallelFrom = size_t{4} << 20;
   if (bytes < kParallelFrom || pool.parallelism() == 1) {
-    std::memmove(dst, src, bytes);
+    fn(0, bytes);
     return;
   }
   // A few chunks per thread balance uneven progress; page-multiple chunks
@@ -65,23 +67,25 @@ void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes) {
   const size_t count = (bytes + chunk - 1) / chunk;
   pool.parallelFor(count, [&](size_t i) {
     const size_t offset = i * chunk;
-    std::memcpy(static_cast<char *>(dst) + offset, static_cast<const char *>(src) + offset,
-                std::min(chunk, bytes - offset));
+    fn(offset, std::min(chunk, bytes - offset));
+  });
+}
+
+void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes) {
+  const auto to = reinterpret_cast<uintptr_t>(dst);
+  const auto from = reinterpret_cast<uintptr_t>(src);
+  if (to < from + bytes && from < to + bytes) {  // overlapping: only in order is safe
+    std::memmove(dst, src, bytes);
+    return;
+  }
+  forEachChunk(pool, bytes, [&](size_t offset, size_t length) {
+    std::memcpy(static_cast<char *>(dst) + offset, static_cast<const char *>(src) + offset, length);
   });
 }
 
 void parallelFill(WorkerPool &pool, void *dst, int value, size_t bytes) {
-  constexpr size_t kParallelFrom = size_t{4} << 20;
-  if (bytes < kParallelFrom || pool.parallelism() == 1) {
-    std::memset(dst, value, bytes);
-    return;
-  }
-  const size_t pieces = static_cast<size_t>(pool.parallelism()) * 4;
-  const size_t chunk = ((bytes / pieces) + 4095) & ~size_t{4095};
-  const size_t count = (bytes + chunk - 1) / chunk;
-  pool.parallelFor(count, [&](size_t i) {
-    const size_t offset = i * chunk;
-    std::memset(static_cast<char *>(dst) + offset, value, std::min(chunk, bytes - offset));
+  forEachChunk(pool, bytes, [&](size_t offset, size_t length) {
+    std::memset(static_cast<char *>(dst) + offset, value, length);
   });
 }
 
