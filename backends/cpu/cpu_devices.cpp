@@ -58,7 +58,6 @@ uint64_t availableMemory(int parts) {
          static_cast<uint64_t>(parts);
 }
 
-
 xpStatus discoverDevices(xpbContext *ctx) {
   hwloc_topology_t topology = nullptr;
   if (hwloc_topology_init(&topology) != 0 || hwloc_topology_load(topology) != 0) {

@@ -42,13 +42,12 @@ void workerLoop(xpbStream *stream) {
     lock.unlock();
     task.run();
     lock.lock();
+    // `after` and the count change together under the stream's lock: whoever
+    // sees the event complete sees the stream idle, and whoever sees the
+    // count (even without the lock) sees the event complete.
+    if (task.after) task.after();
     stream->completed.fetch_add(1, std::memory_order_release);
     stream->work_done.notify_all();
-    if (task.after) {
-      lock.unlock();
-      task.after();
-      lock.lock();
-    }
   }
 }
 
@@ -61,9 +60,11 @@ void forEachChunk(WorkerPool &pool, size_t bytes, const std::function<void(size_
     return;
   }
   // A few chunks per thread balance uneven progress; page-multiple chunks
-  // keep each thread on whole pages.
+  // keep each thread on whole pages; at most 1 MiB, since a thread that is
+  // descheduled holding a large chunk stalls the whole copy.
+  constexpr size_t kMaxChunk = size_t{1} << 20;
   const size_t pieces = static_cast<size_t>(pool.parallelism()) * 4;
-  const size_t chunk = ((bytes / pieces) + 4095) & ~size_t{4095};
+  const size_t chunk = std::min(kMaxChunk, ((bytes / pieces) + 4095) & ~size_t{4095});
   const size_t count = (bytes + chunk - 1) / chunk;
   pool.parallelFor(count, [&](size_t i) {
     const size_t offset = i * chunk;

@@ -21,8 +21,9 @@ struct xpbStream {
   std::mutex mutex;
   std::condition_variable work_ready;
   std::condition_variable work_done;
-  // `after` runs once the stream counts the task as done, so that whatever
-  // it signals (an event) is never seen before the stream itself is idle.
+  // `after` runs under the stream's lock together with counting the task
+  // done, so what it signals (an event) agrees with stream queries. It may
+  // take an event's lock, never the other way round.
   struct Task {
     std::function<void()> run;
     std::function<void()> after;

@@ -31,11 +31,23 @@ void WorkerPool::work(Job &job) {
 void WorkerPool::workerLoop() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    if (jobs_.empty() && !stopping_) {
+      // Jobs tend to come in bursts (the chunks of one copy, launch after
+      // launch): a short spin saves the 10 us or more of a wake-up.
+      lock.unlock();
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      while (queued_.load(std::memory_order_relaxed) == 0 &&
+             std::chrono::steady_clock::now() < spin_until) {
+        std::this_thread::yield();
+      }
+      lock.lock();
+    }
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (stopping_) return;
     std::shared_ptr<Job> job = jobs_.front();
     if (job->next.load() >= job->count) {  // fully claimed: nothing left to take
       jobs_.pop_front();
+      queued_.store(jobs_.size(), std::memory_order_relaxed);
       continue;
     }
     lock.unlock();
@@ -56,6 +68,7 @@ void WorkerPool::parallelFor(size_t count, const std::function<void(size_t)> &fn
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(job);
+    queued_.store(jobs_.size(), std::memory_order_relaxed);
   }
   if (count == 2) {
     wake_.notify_one();
@@ -72,6 +85,7 @@ void WorkerPool::parallelFor(size_t count, const std::function<void(size_t)> &fn
   std::unique_lock lock(mutex_);
   finished_.wait(lock, [&] { return job->done.load() >= count; });
   jobs_.erase(std::remove(jobs_.begin(), jobs_.end(), job), jobs_.end());
+  queued_.store(jobs_.size(), std::memory_order_relaxed);
 }
 
 }  // namespace xpool::cpu

@@ -40,6 +40,7 @@ class WorkerPool {
   std::condition_variable wake_;
   std::condition_variable finished_;
   std::deque<std::shared_ptr<Job>> jobs_;
+  std::atomic<size_t> queued_{0};  // jobs_.size(), readable without the lock
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -228,29 +228,49 @@ xpStatus streamDestroy(xpbStream *raw) {
 xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns) {
   xpbContext *ctx = stream->ctx;
   Deadline deadline = deadlineAfter(timeout_ns);
-  auto record = std::make_shared<Record>(stream->cl, stream);
-  {
-    std::lock_guard<std::mutex> lock(stream->mu);
-    xpStatus status = stream->submit(recordOp(stream, record));
-    if (status != XP_SUCCESS) return status;
-  }
   const char *label = stream->dev->label.c_str();
   double ms = static_cast<double>(timeout_ns) / 1e6;
-  if (!record->waitResolved(deadline)) {
-    return xpbFail(ctx->host, XP_ERROR_TIMEOUT,
-                   "stream_synchronize: a host function on %s still running after %.3f ms", label,
-                   ms);
+
+  // The queue is in order, so when no host function holds work back, its
+  // last command ending means everything has: wait for that one directly.
+  // Only a gated stream needs a marker behind the held work (about 25 us
+  // more per synchronize on PoCL).
+  cl_event target = nullptr;
+  std::shared_ptr<Record> record;
+  {
+    std::lock_guard<std::mutex> lock(stream->mu);
+    if (!stream->gated) {
+      target = stream->last;
+      if (target != nullptr) stream->cl->clRetainEvent(target);
+    } else {
+      record = std::make_shared<Record>(stream->cl, stream);
+      xpStatus status = stream->submit(recordOp(stream, record));
+      if (status != XP_SUCCESS) return status;
+    }
   }
-  if (!record->failure.ok()) return report(ctx->host, record->failure);
-  cl_int status = CL_SUCCESS;
-  switch (waitForEvent(*stream->cl, record->event, deadline, &status)) {
-    case WaitResult::kTimeout:
+  if (record != nullptr) {
+    if (!record->waitResolved(deadline)) {
       return xpbFail(ctx->host, XP_ERROR_TIMEOUT,
-                     "stream_synchronize: work on %s still running after %.3f ms", label, ms);
-    case WaitResult::kApiError:
-      return clFail(ctx->host, "clSetEventCallback", status, "waiting for a stream on %s", label);
-    case WaitResult::kDone:
-      break;
+                     "stream_synchronize: a host function on %s still running after %.3f ms", label,
+                     ms);
+    }
+    if (!record->failure.ok()) return report(ctx->host, record->failure);
+    target = record->event;
+    stream->cl->clRetainEvent(target);
+  }
+  cl_int status = CL_SUCCESS;
+  if (target != nullptr) {
+    WaitResult waited = waitForEvent(*stream->cl, target, deadline, &status);
+    stream->cl->clReleaseEvent(target);
+    switch (waited) {
+      case WaitResult::kTimeout:
+        return xpbFail(ctx->host, XP_ERROR_TIMEOUT,
+                       "stream_synchronize: work on %s still running after %.3f ms", label, ms);
+      case WaitResult::kApiError:
+        return clFail(ctx->host, "clSetEventCallback", status, "waiting for a stream on %s", label);
+      case WaitResult::kDone:
+        break;
+    }
   }
   OpStatus failure;
   {

@@ -44,6 +44,15 @@ xpStatus copy(const char *call, void *dst, const void *src, size_t bytes, xpStre
     std::memmove(dst, src, bytes);
     return XP_SUCCESS;
   }
+  // A small synchronous copy the host can do itself, on a default stream
+  // with nothing queued, costs less on this thread than a hand-off to the
+  // stream's thread and back (about 1 us, against 0.1 us for 4 KiB).
+  constexpr size_t kInlineCopyBytes = 256 << 10;
+  if (wait && stream == nullptr && bytes <= kInlineCopyBytes && to.hostAccessible() &&
+      from.hostAccessible() && chosen->device->api().stream_query(chosen->native) == XP_SUCCESS) {
+    std::memmove(dst, src, bytes);
+    return XP_SUCCESS;
+  }
   xpStatus status = enqueueCopy(*runtime, chosen, to, from, bytes);
   if (status != XP_SUCCESS) {
     return fail(status, "{}: {} bytes from {} to {}: {}", call, bytes, src, dst,

@@ -1,5 +1,5 @@
 // Unit test of the OpenCL backend plugin, driven through its xpbBackend table
-// with a fake runtime (the xpbHostApi below), without the xpool runtime.
+// with a fake runtime (the xpbHostApi of tests/backend_harness), without the xpool runtime.
 //
 // Every test skips, naming the plugin's reason, when no OpenCL device is
 // present. CMake runs the suite twice: on the default PoCL device and with
@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "plugin_harness.h"
 #include "xpool/backend.h"
 
 #ifndef XPOOL_OPENCL_PLUGIN
@@ -42,73 +43,15 @@ using namespace std::chrono_literals;
 constexpr uint64_t kSecond = 1000000000ull;
 constexpr uint64_t kWait = 30 * kSecond;  // generous deadline for waits that must succeed
 
-// ---- the fake runtime ----------------------------------------------------
-
-thread_local std::string t_error;
-
-xpStatus fakeSetError(xpStatus status, const char *message) {
-  t_error = message != nullptr ? message : "";
-  return status;
-}
-
-void fakeLog(xpbLogLevel level, const char *component, const char *message) {
-  if (level >= XPB_LOG_WARN || std::getenv("XPOOL_TEST_VERBOSE") != nullptr) {
-    std::fprintf(stderr, "[%s %d] %s\n", component, static_cast<int>(level), message);
-  }
-}
-
-// Pool addresses: the test hands out unique fake addresses for allocations
-// (as the runtime does for backends whose buffers are not addresses) and
-// resolves them back to (buffer, offset).
-struct PoolEntry {
-  void *buffer;
-  size_t bytes;
-};
-std::mutex g_pool_mu;
-std::map<uintptr_t, PoolEntry> g_pool;
-uintptr_t g_next_address = uintptr_t{0x7e0000000000};
-
-int fakeResolve(const void *ptr, void **buffer, size_t *offset, size_t *allocation_bytes) {
-  std::lock_guard<std::mutex> lock(g_pool_mu);
-  auto address = reinterpret_cast<uintptr_t>(ptr);
-  auto it = g_pool.upper_bound(address);
-  if (it == g_pool.begin()) return -1;
-  --it;
-  if (address >= it->first + it->second.bytes) return -1;
-  *buffer = it->second.buffer;
-  *offset = address - it->first;
-  *allocation_bytes = it->second.bytes;
-  return 0;
-}
-
-const xpbHostApi kHost = {sizeof(xpbHostApi), fakeSetError, fakeLog, fakeResolve};
+using xpool::harness::kHost;
+using xpool::harness::last_error;
 
 // ---- the plugin ------------------------------------------------------------
 
-struct Plugin {
-  void *handle = nullptr;
-  xpbBackend table{};
-  std::string load_error;
-
-  Plugin() {
-    handle = dlopen(XPOOL_OPENCL_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-      load_error = dlerror();
-      return;
-    }
-    auto get = reinterpret_cast<xpbGetTableFn>(dlsym(handle, XPB_ENTRY_POINT));
-    if (get == nullptr) {
-      load_error = "no " XPB_ENTRY_POINT " in " XPOOL_OPENCL_PLUGIN;
-      return;
-    }
-    table.struct_size = sizeof table;
-    if (get(&table) != XP_SUCCESS) load_error = "xpoolBackendGetTable failed";
-  }
-  // Never dlclosed: the OpenCL stack it opened stays loaded anyway.
-};
-
-Plugin &plugin() {
-  static Plugin *p = new Plugin;
+// Never dlclosed: the OpenCL stack it opened stays loaded anyway.
+const xpool::harness::LoadedPlugin &plugin() {
+  static const auto *p =
+      new xpool::harness::LoadedPlugin(xpool::harness::LoadPlugin(XPOOL_OPENCL_PLUGIN));
   return *p;
 }
 
@@ -126,12 +69,12 @@ struct Shared {
 Shared &shared() {
   static Shared *s = [] {
     auto *state = new Shared;
-    if (!plugin().load_error.empty()) {
-      state->reason = plugin().load_error;
+    if (!plugin().error.empty()) {
+      state->reason = plugin().error;
       return state;
     }
     state->status = B().init(&kHost, &state->ctx);
-    state->reason = t_error;
+    state->reason = last_error;
     return state;
   }();
   return *s;
@@ -217,17 +160,12 @@ class OpenCL : public ::testing::Test {
     for (xpbModule *m : modules_) B().module_unload(m);
     for (xpbEvent *e : events_) B().event_destroy(e);
     for (xpbStream *s : streams_) {
-      EXPECT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << t_error;
+      EXPECT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << last_error;
       B().stream_destroy(s);
     }
     for (auto &[address, device] : allocations_) {
-      void *buffer = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(g_pool_mu);
-        buffer = g_pool[address].buffer;
-        g_pool.erase(address);
-      }
-      EXPECT_EQ(B().mem_free(ctx_, device, buffer), XP_SUCCESS) << t_error;
+      void *buffer = xpool::harness::RemoveFromPool(address);
+      EXPECT_EQ(B().mem_free(ctx_, device, buffer), XP_SUCCESS) << last_error;
     }
   }
 
@@ -235,13 +173,10 @@ class OpenCL : public ::testing::Test {
   char *alloc(int device, size_t bytes) {
     xpbAllocation a{};
     xpStatus status = B().mem_alloc(ctx_, device, bytes, &a);
-    EXPECT_EQ(status, XP_SUCCESS) << t_error;
+    EXPECT_EQ(status, XP_SUCCESS) << last_error;
     if (status != XP_SUCCESS) return nullptr;
     EXPECT_EQ(a.address, nullptr);
-    std::lock_guard<std::mutex> lock(g_pool_mu);
-    uintptr_t address = g_next_address;
-    g_next_address += ((bytes + (1u << 20)) & ~uintptr_t{0xfffff}) + (1u << 20);
-    g_pool[address] = PoolEntry{a.buffer, bytes};
+    uintptr_t address = xpool::harness::AddToPool(a.buffer, bytes);
     allocations_[address] = device;
     return reinterpret_cast<char *>(address);
   }
@@ -250,21 +185,21 @@ class OpenCL : public ::testing::Test {
   static xpbMemRef dev(const void *p) {
     xpbMemRef ref{};
     size_t bytes = 0;
-    EXPECT_EQ(fakeResolve(p, &ref.buffer, &ref.offset, &bytes), 0);
+    EXPECT_EQ(xpool::harness::Resolve(p, &ref.buffer, &ref.offset, &bytes), 0);
     return ref;
   }
   static xpbMemRef host(const void *p) { return xpbMemRef{nullptr, 0, const_cast<void *>(p)}; }
 
   xpbStream *stream(int device = 0) {
     xpbStream *s = nullptr;
-    EXPECT_EQ(B().stream_create(ctx_, device, &s), XP_SUCCESS) << t_error;
+    EXPECT_EQ(B().stream_create(ctx_, device, &s), XP_SUCCESS) << last_error;
     if (s != nullptr) streams_.push_back(s);
     return s;
   }
 
   xpbEvent *event(int device = 0, unsigned flags = XP_EVENT_DEFAULT) {
     xpbEvent *e = nullptr;
-    EXPECT_EQ(B().event_create(ctx_, device, flags, &e), XP_SUCCESS) << t_error;
+    EXPECT_EQ(B().event_create(ctx_, device, flags, &e), XP_SUCCESS) << last_error;
     if (e != nullptr) events_.push_back(e);
     return e;
   }
@@ -274,18 +209,18 @@ class OpenCL : public ::testing::Test {
     EXPECT_EQ(
         B().module_load(ctx_, device, XP_MODULE_OPENCL_C, source, std::strlen(source), nullptr, &m),
         XP_SUCCESS)
-        << t_error;
+        << last_error;
     if (m != nullptr) modules_.push_back(m);
     return m;
   }
 
   xpbKernel *kernel(xpbModule *m, const char *name) {
     xpbKernel *k = nullptr;
-    EXPECT_EQ(B().kernel_get(m, name, &k), XP_SUCCESS) << t_error;
+    EXPECT_EQ(B().kernel_get(m, name, &k), XP_SUCCESS) << last_error;
     return k;
   }
 
-  void sync(xpbStream *s) { ASSERT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << t_error; }
+  void sync(xpbStream *s) { ASSERT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << last_error; }
 
   // What the runtime does: a native wait, or a host function that waits.
   void waitEvent(xpbStream *s, xpbEvent *e) {
@@ -294,17 +229,17 @@ class OpenCL : public ::testing::Test {
       ++fallbacks_;
       auto fn = [](void *p) {
         auto *waited = static_cast<xpbEvent *>(p);
-        EXPECT_EQ(B().event_synchronize(waited, kWait), XP_SUCCESS) << t_error;
+        EXPECT_EQ(B().event_synchronize(waited, kWait), XP_SUCCESS) << last_error;
       };
       status = raw(B().launch_host_func(s, fn, e));
     }
-    ASSERT_EQ(status, XP_SUCCESS) << t_error;
+    ASSERT_EQ(status, XP_SUCCESS) << last_error;
   }
 
   xpDeviceProps props(int device) {
     xpDeviceProps p{};
     p.struct_size = sizeof p;
-    EXPECT_EQ(B().device_props(ctx_, device, &p), XP_SUCCESS) << t_error;
+    EXPECT_EQ(B().device_props(ctx_, device, &p), XP_SUCCESS) << last_error;
     return p;
   }
 
@@ -330,59 +265,31 @@ std::vector<unsigned char> pattern(size_t bytes, unsigned seed) {
 // ---- table and lifecycle ---------------------------------------------------
 
 TEST(OpenCLTable, ExportsOneVersionedTable) {
-  ASSERT_EQ(plugin().load_error, "");
+  ASSERT_EQ(plugin().error, "");
   const xpbBackend &t = B();
   EXPECT_EQ(t.struct_size, sizeof(xpbBackend));
   EXPECT_EQ(t.abi_major, XPB_ABI_MAJOR);
   EXPECT_STREQ(t.name, "opencl");
-  const void *required[] = {
-      reinterpret_cast<const void *>(t.init),
-      reinterpret_cast<const void *>(t.shutdown),
-      reinterpret_cast<const void *>(t.vendor_version),
-      reinterpret_cast<const void *>(t.device_count),
-      reinterpret_cast<const void *>(t.device_props),
-      reinterpret_cast<const void *>(t.mem_info),
-      reinterpret_cast<const void *>(t.mem_alloc),
-      reinterpret_cast<const void *>(t.mem_free),
-      reinterpret_cast<const void *>(t.stream_create),
-      reinterpret_cast<const void *>(t.stream_destroy),
-      reinterpret_cast<const void *>(t.stream_synchronize),
-      reinterpret_cast<const void *>(t.stream_query),
-      reinterpret_cast<const void *>(t.memcpy_async),
-      reinterpret_cast<const void *>(t.memset_async),
-      reinterpret_cast<const void *>(t.launch_host_func),
-      reinterpret_cast<const void *>(t.event_create),
-      reinterpret_cast<const void *>(t.event_destroy),
-      reinterpret_cast<const void *>(t.event_record),
-      reinterpret_cast<const void *>(t.event_query),
-      reinterpret_cast<const void *>(t.event_synchronize),
-      reinterpret_cast<const void *>(t.event_elapsed),
-      reinterpret_cast<const void *>(t.stream_wait_event),
-      reinterpret_cast<const void *>(t.module_load),
-      reinterpret_cast<const void *>(t.module_unload),
-      reinterpret_cast<const void *>(t.kernel_get),
-      reinterpret_cast<const void *>(t.kernel_launch),
-      reinterpret_cast<const void *>(t.memcpy_peer_async),
-  };
-  for (size_t i = 0; i < sizeof required / sizeof required[0]; ++i) {
-    EXPECT_NE(required[i], nullptr) << "entry " << i;
+  for (const auto &[name, entry] : xpool::harness::RequiredEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
   }
+  EXPECT_NE(t.memcpy_peer_async, nullptr) << "memcpy_peer_async";
 }
 
 TEST(OpenCLTable, OlderRuntimeGetsAShorterTable) {
-  ASSERT_EQ(plugin().load_error, "");
+  ASSERT_EQ(plugin().error, "");
   auto get = reinterpret_cast<xpbGetTableFn>(dlsym(plugin().handle, XPB_ENTRY_POINT));
-  xpbBackend t;
-  std::memset(&t, 0, sizeof t);
-  t.struct_size = offsetof(xpbBackend, host_register);
-  ASSERT_EQ(get(&t), XP_SUCCESS);
+  const xpool::harness::ShorterTable shorter =
+      xpool::harness::FetchShorterTable(get, offsetof(xpbBackend, host_register));
+  ASSERT_EQ(shorter.status, XP_SUCCESS);
+  const xpbBackend &t = shorter.table;
   EXPECT_EQ(t.struct_size, offsetof(xpbBackend, host_register));
   EXPECT_NE(t.kernel_launch, nullptr);
   EXPECT_EQ(t.memcpy_peer_async, nullptr);  // beyond what that runtime knows
 }
 
 TEST(OpenCLTable, OnlyTheEntryPointIsExported) {
-  ASSERT_EQ(plugin().load_error, "");
+  ASSERT_EQ(plugin().error, "");
   EXPECT_NE(dlsym(plugin().handle, "xpoolBackendGetTable"), nullptr);
   // Internal functions are hidden (e.g. the error-name helper).
   EXPECT_EQ(dlsym(plugin().handle, "_ZN5xpool6opencl11clErrorNameEi"), nullptr);
@@ -392,15 +299,16 @@ TEST(OpenCLTable, OnlyTheEntryPointIsExported) {
 TEST(OpenCLUnavailable, ReasonNamesTheCause) {
   const char *expect = std::getenv("XPOOL_TEST_EXPECT");
   if (expect == nullptr) GTEST_SKIP() << "only with XPOOL_TEST_EXPECT";
-  ASSERT_EQ(plugin().load_error, "");
+  ASSERT_EQ(plugin().error, "");
   xpbContext *ctx = nullptr;
   EXPECT_EQ(B().init(&kHost, &ctx), XP_ERROR_NO_DEVICE);
   EXPECT_EQ(ctx, nullptr);
   if (std::strcmp(expect, "no_library") == 0) {
-    EXPECT_NE(t_error.find(std::getenv("XPOOL_OPENCL_LIBRARY")), std::string::npos) << t_error;
-    EXPECT_NE(t_error.find("not found"), std::string::npos) << t_error;
+    EXPECT_NE(last_error.find(std::getenv("XPOOL_OPENCL_LIBRARY")), std::string::npos)
+        << last_error;
+    EXPECT_NE(last_error.find("not found"), std::string::npos) << last_error;
   } else {
-    EXPECT_NE(t_error.find("no OpenCL platforms"), std::string::npos) << t_error;
+    EXPECT_NE(last_error.find("no OpenCL platforms"), std::string::npos) << last_error;
   }
 }
 
@@ -424,7 +332,7 @@ TEST_F(OpenCL, DevicePropertiesAreFilledAndStable) {
     // Devices of one run differ; the same device keeps its id in a new context.
     for (int other = 0; other < d; ++other) EXPECT_STRNE(props(other).stable_id, p.stable_id);
     xpbContext *again = nullptr;
-    ASSERT_EQ(B().init(&kHost, &again), XP_SUCCESS) << t_error;
+    ASSERT_EQ(B().init(&kHost, &again), XP_SUCCESS) << last_error;
     xpDeviceProps q{};
     q.struct_size = sizeof q;
     ASSERT_EQ(B().device_props(again, d, &q), XP_SUCCESS);
@@ -435,7 +343,7 @@ TEST_F(OpenCL, DevicePropertiesAreFilledAndStable) {
   xpDeviceProps p{};
   p.struct_size = sizeof p;
   EXPECT_EQ(B().device_props(ctx_, count_, &p), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("does not exist"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("does not exist"), std::string::npos) << last_error;
   EXPECT_EQ(B().device_props(ctx_, -1, &p), XP_ERROR_INVALID_VALUE);
 }
 
@@ -458,18 +366,18 @@ TEST_F(OpenCL, AllocationsAreCountedInFreeMemory) {
   ASSERT_EQ(B().mem_info(ctx_, 0, &free0, &total), XP_SUCCESS);
   EXPECT_LE(free0, total);
   xpbAllocation a{};
-  ASSERT_EQ(B().mem_alloc(ctx_, 0, 3u << 20, &a), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().mem_alloc(ctx_, 0, 3u << 20, &a), XP_SUCCESS) << last_error;
   EXPECT_NE(a.buffer, nullptr);
   EXPECT_EQ(a.address, nullptr);
   ASSERT_EQ(B().mem_info(ctx_, 0, &free1, nullptr), XP_SUCCESS);
   EXPECT_EQ(free0 - free1, 3u << 20);
   EXPECT_EQ(props(0).memory_free, free1);
-  ASSERT_EQ(B().mem_free(ctx_, 0, a.buffer), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().mem_free(ctx_, 0, a.buffer), XP_SUCCESS) << last_error;
   ASSERT_EQ(B().mem_info(ctx_, 0, &free2, nullptr), XP_SUCCESS);
   EXPECT_EQ(free2, free0);
 
   EXPECT_EQ(B().mem_free(ctx_, 0, a.buffer), XP_ERROR_INVALID_VALUE);  // twice
-  EXPECT_NE(t_error.find("not a live opencl buffer"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("not a live opencl buffer"), std::string::npos) << last_error;
   EXPECT_EQ(B().mem_alloc(ctx_, 0, 0, &a), XP_ERROR_INVALID_VALUE);
   EXPECT_EQ(B().mem_alloc(ctx_, count_, 16, &a), XP_ERROR_INVALID_VALUE);
 }
@@ -479,9 +387,9 @@ TEST_F(OpenCL, OversizedAllocationNamesBothSizes) {
   size_t bytes = static_cast<size_t>(total) + 1;  // above CL_DEVICE_MAX_MEM_ALLOC_SIZE
   xpbAllocation a{};
   ASSERT_EQ(B().mem_alloc(ctx_, 0, bytes, &a), XP_ERROR_OUT_OF_MEMORY);
-  EXPECT_NE(t_error.find(std::to_string(bytes)), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("CL_DEVICE_MAX_MEM_ALLOC_SIZE"), std::string::npos) << t_error;
-  EXPECT_TRUE(std::regex_search(t_error, std::regex("of [0-9]+ bytes"))) << t_error;
+  EXPECT_NE(last_error.find(std::to_string(bytes)), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("CL_DEVICE_MAX_MEM_ALLOC_SIZE"), std::string::npos) << last_error;
+  EXPECT_TRUE(std::regex_search(last_error, std::regex("of [0-9]+ bytes"))) << last_error;
 }
 
 // ---- copies and fills ------------------------------------------------------
@@ -499,14 +407,14 @@ TEST_F(OpenCL, CopiesAreByteExactAtAnySizeAndOffset) {
       SCOPED_TRACE("bytes " + std::to_string(bytes) + " offset " + std::to_string(offset));
       std::vector<unsigned char> in = pattern(bytes, seed++);
       std::vector<unsigned char> out(bytes + 2, 0xee);
-      ASSERT_EQ(B().memset_async(s, dev(b), 0x11, kRoom), XP_SUCCESS) << t_error;
+      ASSERT_EQ(B().memset_async(s, dev(b), 0x11, kRoom), XP_SUCCESS) << last_error;
       ASSERT_EQ(B().memcpy_async(s, dev(a + offset), host(in.data()), bytes), XP_SUCCESS)
-          << t_error;
+          << last_error;
       size_t b_offset = offset * 3 + 7;
       ASSERT_EQ(B().memcpy_async(s, dev(b + b_offset), dev(a + offset), bytes), XP_SUCCESS)
-          << t_error;
+          << last_error;
       ASSERT_EQ(B().memcpy_async(s, host(out.data()), dev(b + b_offset - 1), bytes + 2), XP_SUCCESS)
-          << t_error;
+          << last_error;
       sync(s);
       EXPECT_EQ(out.front(), 0x11);  // the byte before was not written
       EXPECT_EQ(out.back(), 0x11);   // nor the byte after
@@ -547,10 +455,10 @@ TEST_F(OpenCL, CopyOutsideTheAllocationIsRefused) {
   ASSERT_NE(a, nullptr);
   std::vector<unsigned char> buf(200);
   EXPECT_EQ(B().memcpy_async(s, host(buf.data()), dev(a + 50), 51), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("100-byte allocation"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("100-byte allocation"), std::string::npos) << last_error;
   xpbMemRef bogus{reinterpret_cast<void *>(0x1234), 0, nullptr};
   EXPECT_EQ(B().memset_async(s, bogus, 0, 1), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("not a live opencl buffer"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("not a live opencl buffer"), std::string::npos) << last_error;
 }
 
 // ---- streams and host functions ----------------------------------------------
@@ -612,7 +520,7 @@ TEST_F(OpenCL, HostFunctionsRunInOrderOffTheCallerThread) {
     // Each host function must see the read-back enqueued before it.
     ASSERT_EQ(B().memset_async(s, dev(a), i + 1, 64), XP_SUCCESS);
     ASSERT_EQ(B().memcpy_async(s, host(&landing), dev(a + 7), 1), XP_SUCCESS);
-    ASSERT_EQ(B().launch_host_func(s, traceFn, &steps[i]), XP_SUCCESS) << t_error;
+    ASSERT_EQ(B().launch_host_func(s, traceFn, &steps[i]), XP_SUCCESS) << last_error;
   }
   sync(s);
   ASSERT_EQ(trace.order.size(), 16u);
@@ -640,7 +548,7 @@ TEST_F(OpenCL, WorkAfterAHostFunctionWaitsForIt) {
     self->value = 4242;
   };
   int out = 0;
-  ASSERT_EQ(B().launch_host_func(s, produce, &producer), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().launch_host_func(s, produce, &producer), XP_SUCCESS) << last_error;
   // Enqueued while the host function blocks: must copy what it produced.
   ASSERT_EQ(B().memcpy_async(s, dev(a), host(&producer.value), sizeof(int)), XP_SUCCESS);
   ASSERT_EQ(B().memcpy_async(s, host(&out), dev(a), sizeof(int)), XP_SUCCESS);
@@ -649,7 +557,7 @@ TEST_F(OpenCL, WorkAfterAHostFunctionWaitsForIt) {
   auto before = std::chrono::steady_clock::now();
   EXPECT_EQ(B().stream_synchronize(s, 30'000'000), XP_ERROR_TIMEOUT);  // 30 ms
   EXPECT_GE(std::chrono::steady_clock::now() - before, 25ms);
-  EXPECT_NE(t_error.find("stream_synchronize"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("stream_synchronize"), std::string::npos) << last_error;
   EXPECT_EQ(out, 0);
   producer.gate.release();
   sync(s);
@@ -664,7 +572,7 @@ TEST_F(OpenCL, StreamDestroyJoinsItsWorker) {
     std::atomic<int> ran{0};
     auto bump = [](void *p) { ++*static_cast<std::atomic<int> *>(p); };
     for (int i = 0; i < 3; ++i) ASSERT_EQ(B().launch_host_func(s, bump, &ran), XP_SUCCESS);
-    ASSERT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << t_error;
+    ASSERT_EQ(B().stream_synchronize(s, kWait), XP_SUCCESS) << last_error;
     ASSERT_EQ(B().stream_destroy(s), XP_SUCCESS);
     EXPECT_EQ(ran.load(), 3);
   }
@@ -679,22 +587,22 @@ TEST_F(OpenCL, EventsQuerySynchronizeAndTime) {
   EXPECT_EQ(B().event_query(start), XP_SUCCESS);  // never recorded
   EXPECT_EQ(B().event_synchronize(start, 0), XP_SUCCESS);
   EXPECT_EQ(B().event_elapsed(start, end, &ms), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("never recorded"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("never recorded"), std::string::npos) << last_error;
 
   char *a = alloc(0, 8u << 20);
   ASSERT_NE(a, nullptr);
-  ASSERT_EQ(B().event_record(start, s), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().event_record(start, s), XP_SUCCESS) << last_error;
   for (int i = 0; i < 4; ++i) ASSERT_EQ(B().memset_async(s, dev(a), i, 8u << 20), XP_SUCCESS);
   ASSERT_EQ(B().event_record(end, s), XP_SUCCESS);
   ASSERT_EQ(B().event_record(untimed, s), XP_SUCCESS);
-  ASSERT_EQ(B().event_synchronize(end, kWait), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().event_synchronize(end, kWait), XP_SUCCESS) << last_error;
   EXPECT_EQ(B().event_query(start), XP_SUCCESS);
   EXPECT_EQ(B().event_query(end), XP_SUCCESS);
-  ASSERT_EQ(B().event_elapsed(start, end, &ms), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().event_elapsed(start, end, &ms), XP_SUCCESS) << last_error;
   EXPECT_GE(ms, 0.0f);
   EXPECT_LT(ms, 60000.0f);
   EXPECT_EQ(B().event_elapsed(start, untimed, &ms), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("XP_EVENT_DISABLE_TIMING"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("XP_EVENT_DISABLE_TIMING"), std::string::npos) << last_error;
   EXPECT_EQ(B().event_create(ctx_, 0, 0x80, &start), XP_ERROR_INVALID_VALUE);
 }
 
@@ -710,10 +618,10 @@ TEST_F(OpenCL, PendingEventsAreNotReadyAndTimeOut) {
   float ms = 0;
   EXPECT_EQ(B().event_elapsed(start, end, &ms), XP_ERROR_NOT_READY);
   EXPECT_EQ(B().event_synchronize(end, 20'000'000), XP_ERROR_TIMEOUT);
-  EXPECT_NE(t_error.find("event_synchronize"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("event_synchronize"), std::string::npos) << last_error;
   gate.release();
-  ASSERT_EQ(B().event_synchronize(end, kWait), XP_SUCCESS) << t_error;
-  ASSERT_EQ(B().event_elapsed(start, end, &ms), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().event_synchronize(end, kWait), XP_SUCCESS) << last_error;
+  ASSERT_EQ(B().event_elapsed(start, end, &ms), XP_SUCCESS) << last_error;
   EXPECT_GE(ms, 5.0f);  // the host function held the stream at least 10 ms
   // Re-recording replaces the marker.
   ASSERT_EQ(B().event_record(end, s), XP_SUCCESS);
@@ -781,7 +689,7 @@ TEST_F(OpenCL, VectorAddWithAPartialLastBlock) {
   size_t sizes[] = {sizeof a, sizeof b, sizeof c, sizeof scale, sizeof count};
   ASSERT_EQ(B().kernel_launch(s, k, xpDim3{16, 1, 1}, xpDim3{64, 1, 1}, 0, args, sizes, 5),
             XP_SUCCESS)
-      << t_error;
+      << last_error;
   ASSERT_EQ(B().memcpy_async(s, host(hc.data()), dev(c), hc.size() * sizeof(float)), XP_SUCCESS);
   sync(s);
   for (int i = 0; i < n; ++i) ASSERT_FLOAT_EQ(hc[i], 1.5f * static_cast<float>(i)) << i;
@@ -811,7 +719,7 @@ TEST_F(OpenCL, WorkGroupReductionThroughLocalMemory) {
     ASSERT_EQ(B().kernel_launch(s, dynamic, xpDim3{groups, 1, 1}, xpDim3{block, 1, 1},
                                 block * sizeof(float), args, sizes, 3),
               XP_SUCCESS)
-        << t_error;
+        << last_error;
     std::vector<float> got(groups);
     ASSERT_EQ(B().memcpy_async(s, host(got.data()), dev(partial), groups * sizeof(float)),
               XP_SUCCESS);
@@ -826,7 +734,7 @@ TEST_F(OpenCL, WorkGroupReductionThroughLocalMemory) {
     ASSERT_EQ(B().kernel_launch(s, explicit_local, xpDim3{groups, 1, 1}, xpDim3{block, 1, 1}, 0,
                                 args, sizes, 4),
               XP_SUCCESS)
-        << t_error;
+        << last_error;
     std::vector<float> got(groups);
     ASSERT_EQ(B().memcpy_async(s, host(got.data()), dev(partial), groups * sizeof(float)),
               XP_SUCCESS);
@@ -850,7 +758,7 @@ TEST_F(OpenCL, PointerInsideAnAllocationBecomesASubBuffer) {
   size_t sizes[] = {sizeof inside, sizeof count};
   ASSERT_EQ(B().kernel_launch(s, k, xpDim3{5, 1, 1}, xpDim3{64, 1, 1}, 0, args, sizes, 2),
             XP_SUCCESS)
-      << t_error;
+      << last_error;
   std::vector<int> out(n + 1024);
   ASSERT_EQ(B().memcpy_async(s, host(out.data()), dev(base), out.size() * 4), XP_SUCCESS);
   sync(s);
@@ -864,9 +772,9 @@ TEST_F(OpenCL, PointerInsideAnAllocationBecomesASubBuffer) {
       B().kernel_launch(s, k, xpDim3{5, 1, 1}, xpDim3{64, 1, 1}, 0, odd_args, sizes, 2);
   if (status != XP_SUCCESS) {
     EXPECT_EQ(status, XP_ERROR_INVALID_VALUE);
-    EXPECT_NE(t_error.find("CL_DEVICE_MEM_BASE_ADDR_ALIGN"), std::string::npos) << t_error;
-    EXPECT_NE(t_error.find("argument 0"), std::string::npos) << t_error;
-    EXPECT_NE(t_error.find("4 bytes into"), std::string::npos) << t_error;
+    EXPECT_NE(last_error.find("CL_DEVICE_MEM_BASE_ADDR_ALIGN"), std::string::npos) << last_error;
+    EXPECT_NE(last_error.find("argument 0"), std::string::npos) << last_error;
+    EXPECT_NE(last_error.find("4 bytes into"), std::string::npos) << last_error;
   }
 }
 
@@ -883,28 +791,28 @@ TEST_F(OpenCL, BadLaunchesAreRefusedWithReasons) {
   void *stray_args[] = {&stray, &count};
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{1, 1, 1}, xpDim3{16, 1, 1}, 0, stray_args, sizes, 2),
             XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("argument 0"), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("0x1000"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("argument 0"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("0x1000"), std::string::npos) << last_error;
 
   void *args[] = {&out, &count};
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{1, 1, 1}, xpDim3{16, 1, 1}, 0, args, sizes, 1),
             XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("takes 2 arguments but 1 were given"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("takes 2 arguments but 1 were given"), std::string::npos) << last_error;
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{1, 1, 1}, xpDim3{16, 1, 1}, 64, args, sizes, 2),
             XP_ERROR_INVALID_VALUE);  // dynamic shared memory would be a third argument
-  EXPECT_NE(t_error.find("takes 2 arguments but 3 were given"), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("dynamic shared memory"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("takes 2 arguments but 3 were given"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("dynamic shared memory"), std::string::npos) << last_error;
 
   uint32_t too_many = static_cast<uint32_t>(props(0).max_threads_per_block) + 1;
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{1, 1, 1}, xpDim3{too_many, 1, 1}, 0, args, sizes, 2),
             XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("exceed"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("exceed"), std::string::npos) << last_error;
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{0, 1, 1}, xpDim3{16, 1, 1}, 0, args, sizes, 2),
             XP_ERROR_INVALID_VALUE);
   size_t bad_sizes[] = {4, sizeof count};
   EXPECT_EQ(B().kernel_launch(s, k, xpDim3{1, 1, 1}, xpDim3{16, 1, 1}, 0, args, bad_sizes, 2),
             XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("arg_sizes[0] is 4"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("arg_sizes[0] is 4"), std::string::npos) << last_error;
 }
 
 TEST_F(OpenCL, SyntaxErrorReturnsTheBuildLog) {
@@ -914,10 +822,11 @@ TEST_F(OpenCL, SyntaxErrorReturnsTheBuildLog) {
       B().module_load(ctx_, 0, XP_MODULE_OPENCL_C, source, std::strlen(source), "-DFOO=1", &m),
       XP_ERROR_BUILD);
   EXPECT_EQ(m, nullptr);
-  EXPECT_NE(t_error.find("clBuildProgram: CL_BUILD_PROGRAM_FAILURE (-11)"), std::string::npos)
-      << t_error;
-  EXPECT_NE(t_error.find("undeclared_thing_42"), std::string::npos) << t_error;  // compiler log
-  EXPECT_NE(t_error.find("-DFOO=1"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("clBuildProgram: CL_BUILD_PROGRAM_FAILURE (-11)"), std::string::npos)
+      << last_error;
+  EXPECT_NE(last_error.find("undeclared_thing_42"), std::string::npos)
+      << last_error;  // compiler log
+  EXPECT_NE(last_error.find("-DFOO=1"), std::string::npos) << last_error;
 }
 
 TEST_F(OpenCL, UnknownKernelListsTheModulesKernels) {
@@ -925,9 +834,9 @@ TEST_F(OpenCL, UnknownKernelListsTheModulesKernels) {
   ASSERT_NE(m, nullptr);
   xpbKernel *k = nullptr;
   EXPECT_EQ(B().kernel_get(m, "no_such_kernel", &k), XP_ERROR_NOT_FOUND);
-  EXPECT_NE(t_error.find("no_such_kernel"), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("vector_add"), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("block_sum"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("no_such_kernel"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("vector_add"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("block_sum"), std::string::npos) << last_error;
 }
 
 TEST_F(OpenCL, FormatsOtherThanOpenCLAreExplained) {
@@ -935,18 +844,18 @@ TEST_F(OpenCL, FormatsOtherThanOpenCLAreExplained) {
   const char ptx[] = ".version 8.0\n.target sm_90\n";
   EXPECT_EQ(B().module_load(ctx_, 0, XP_MODULE_PTX, ptx, sizeof ptx, nullptr, &m),
             XP_ERROR_NOT_SUPPORTED);
-  EXPECT_NE(t_error.find("XP_MODULE_PTX"), std::string::npos) << t_error;
-  EXPECT_NE(t_error.find("XP_MODULE_OPENCL_C"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("XP_MODULE_PTX"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("XP_MODULE_OPENCL_C"), std::string::npos) << last_error;
 
   const uint32_t spirv[] = {0x07230203u, 0x00010000u, 0u, 1u, 0u};  // header only
   xpStatus status = B().module_load(ctx_, 0, XP_MODULE_SPIRV, spirv, sizeof spirv, nullptr, &m);
   EXPECT_NE(status, XP_SUCCESS);  // an empty module never builds
-  EXPECT_NE(t_error.find("SPIR-V"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("SPIR-V"), std::string::npos) << last_error;
 
   // NATIVE means OpenCL C here.
   const char *source = "__kernel void k(__global int *p) { p[0] = 1; }";
   ASSERT_EQ(B().module_load(ctx_, 0, XP_MODULE_NATIVE, source, 0, nullptr, &m), XP_SUCCESS)
-      << t_error;
+      << last_error;
   modules_.push_back(m);
 }
 
@@ -986,7 +895,7 @@ TEST_F(OpenCL, OneKernelLaunchedFromManyThreads) {
                           sizeof(int)};
         job.status = B().kernel_launch(job.stream, job.kernel, xpDim3{n / 128, 1, 1},
                                        xpDim3{128, 1, 1}, 0, args, sizes, 5);
-        if (job.status != XP_SUCCESS) job.error = t_error;
+        if (job.status != XP_SUCCESS) job.error = last_error;
       }
     });
   }
@@ -1017,7 +926,7 @@ TEST_F(OpenCL, TwoDevicesCopyWaitAndLaunch) {
   waitEvent(s1, written);
   int status = raw(B().memcpy_peer_async(s1, 1, dev(b), 0, dev(a), kBytes));
   if (status == raw(XPB_FALLBACK)) GTEST_SKIP() << "the two devices do not share a context";
-  ASSERT_EQ(status, XP_SUCCESS) << t_error;
+  ASSERT_EQ(status, XP_SUCCESS) << last_error;
   ASSERT_EQ(B().memcpy_async(s1, host(out.data()), dev(b), kBytes), XP_SUCCESS);
   sync(s1);
   EXPECT_EQ(out, in);
@@ -1026,7 +935,8 @@ TEST_F(OpenCL, TwoDevicesCopyWaitAndLaunch) {
   std::vector<unsigned char> back(1000);
   ASSERT_EQ(B().memset_async(s1, dev(b + 10), 0x3d, 1000), XP_SUCCESS);
   sync(s1);
-  ASSERT_EQ(B().memcpy_peer_async(s0, 0, dev(a + 5), 1, dev(b + 10), 1000), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().memcpy_peer_async(s0, 0, dev(a + 5), 1, dev(b + 10), 1000), XP_SUCCESS)
+      << last_error;
   ASSERT_EQ(B().memcpy_async(s0, host(back.data()), dev(a + 5), 1000), XP_SUCCESS);
   sync(s0);
   EXPECT_EQ(back, std::vector<unsigned char>(1000, 0x3d));
@@ -1041,10 +951,10 @@ TEST_F(OpenCL, TwoDevicesCopyWaitAndLaunch) {
   size_t sizes[] = {sizeof b, sizeof count};
   EXPECT_EQ(B().kernel_launch(s0, k, xpDim3{4, 1, 1}, xpDim3{64, 1, 1}, 0, args, sizes, 2),
             XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(t_error.find("was built for opencl device 1"), std::string::npos) << t_error;
+  EXPECT_NE(last_error.find("was built for opencl device 1"), std::string::npos) << last_error;
   ASSERT_EQ(B().kernel_launch(s1, k, xpDim3{4, 1, 1}, xpDim3{64, 1, 1}, 0, args, sizes, 2),
             XP_SUCCESS)
-      << t_error;
+      << last_error;
   std::vector<int> ints(256);
   ASSERT_EQ(B().memcpy_async(s1, host(ints.data()), dev(b), 1024), XP_SUCCESS);
   sync(s1);
@@ -1055,7 +965,7 @@ TEST_F(OpenCL, TwoDevicesCopyWaitAndLaunch) {
 
 TEST_F(OpenCL, ShutdownFreesWhatWasLeft) {
   xpbContext *ctx = nullptr;
-  ASSERT_EQ(B().init(&kHost, &ctx), XP_SUCCESS) << t_error;
+  ASSERT_EQ(B().init(&kHost, &ctx), XP_SUCCESS) << last_error;
   xpbStream *s = nullptr;
   xpbEvent *e = nullptr;
   xpbModule *m = nullptr;

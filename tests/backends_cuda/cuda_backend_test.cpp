@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "plugin_harness.h"
 #include "xpool/backend.h"
 
 #ifndef XPOOL_CUDA_PLUGIN
@@ -30,61 +31,19 @@
 
 namespace {
 
-// ---- the fake runtime -------------------------------------------------------
-
-thread_local std::string t_error;
-thread_local xpStatus t_error_status = XP_SUCCESS;
-
-xpStatus SetError(xpStatus status, const char *message) {
-  t_error = message != nullptr ? message : "";
-  t_error_status = status;
-  return status;
-}
-
-void Log(xpbLogLevel level, const char *component, const char *message) {
-  if (level >= XPB_LOG_WARN) std::fprintf(stderr, "[%s] %s\n", component, message);
-}
-
-int Resolve(const void *, void **, size_t *, size_t *) {
-  return -1;
-}
-
-const xpbHostApi kHost = {sizeof(xpbHostApi), SetError, Log, Resolve};
-
-std::string LastError() {
-  return t_error;
-}
+using xpool::harness::kHost;
+using xpool::harness::last_error;
+using xpool::harness::last_status;
 
 // ---- the plugin and the driver ------------------------------------------------
 
-struct Plugin {
-  void *handle = nullptr;
-  xpbGetTableFn get_table = nullptr;
-  std::string error;
-};
-
-const Plugin &LoadPlugin() {
-  static const Plugin plugin = [] {
-    Plugin p;
-    p.handle = dlopen(XPOOL_CUDA_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-    if (p.handle == nullptr) {
-      const char *why = dlerror();
-      p.error = why != nullptr ? why : "dlopen failed";
-      return p;
-    }
-    p.get_table = reinterpret_cast<xpbGetTableFn>(dlsym(p.handle, XPB_ENTRY_POINT));
-    if (p.get_table == nullptr) p.error = "no " XPB_ENTRY_POINT;
-    return p;
-  }();
+const xpool::harness::LoadedPlugin &LoadPlugin() {
+  static const xpool::harness::LoadedPlugin plugin = xpool::harness::LoadPlugin(XPOOL_CUDA_PLUGIN);
   return plugin;
 }
 
 xpbBackend Table() {
-  xpbBackend table{};
-  table.struct_size = sizeof table;
-  const Plugin &plugin = LoadPlugin();
-  if (plugin.get_table != nullptr) plugin.get_table(&table);
-  return table;
+  return LoadPlugin().table;
 }
 
 // libcuda.so.1 as this process would find it, or nullptr.
@@ -124,15 +83,15 @@ void *CurrentContext() {
   return ctx;
 }
 
-#define ASSERT_XP(call)                                                    \
-  do {                                                                     \
-    const xpStatus status_ = (call);                                       \
-    ASSERT_EQ(status_, XP_SUCCESS) << #call << " failed: " << LastError(); \
+#define ASSERT_XP(call)                                                   \
+  do {                                                                    \
+    const xpStatus status_ = (call);                                      \
+    ASSERT_EQ(status_, XP_SUCCESS) << #call << " failed: " << last_error; \
   } while (0)
-#define EXPECT_XP(call)                                                    \
-  do {                                                                     \
-    const xpStatus status_ = (call);                                       \
-    EXPECT_EQ(status_, XP_SUCCESS) << #call << " failed: " << LastError(); \
+#define EXPECT_XP(call)                                                   \
+  do {                                                                    \
+    const xpStatus status_ = (call);                                      \
+    EXPECT_EQ(status_, XP_SUCCESS) << #call << " failed: " << last_error; \
   } while (0)
 
 #if defined(XPOOL_CUDA_EXPECT_MOCK)
@@ -144,7 +103,7 @@ TEST(CudaPluginMock, RunsAgainstTheMockDriver) {
 // ---- the table -----------------------------------------------------------------
 
 TEST(CudaPluginTable, DescribesItself) {
-  const Plugin &plugin = LoadPlugin();
+  const xpool::harness::LoadedPlugin &plugin = LoadPlugin();
   ASSERT_NE(plugin.get_table, nullptr) << XPOOL_CUDA_PLUGIN << ": " << plugin.error;
   xpbBackend table = Table();
   EXPECT_EQ(table.struct_size, sizeof(xpbBackend));
@@ -157,56 +116,25 @@ TEST(CudaPluginTable, DescribesItself) {
 
 TEST(CudaPluginTable, FillsEveryEntry) {
   const xpbBackend t = Table();
-  const std::pair<const void *, const char *> entries[] = {
-      {reinterpret_cast<const void *>(t.init), "init"},
-      {reinterpret_cast<const void *>(t.shutdown), "shutdown"},
-      {reinterpret_cast<const void *>(t.vendor_version), "vendor_version"},
-      {reinterpret_cast<const void *>(t.device_count), "device_count"},
-      {reinterpret_cast<const void *>(t.device_props), "device_props"},
-      {reinterpret_cast<const void *>(t.mem_info), "mem_info"},
-      {reinterpret_cast<const void *>(t.mem_alloc), "mem_alloc"},
-      {reinterpret_cast<const void *>(t.mem_free), "mem_free"},
-      {reinterpret_cast<const void *>(t.stream_create), "stream_create"},
-      {reinterpret_cast<const void *>(t.stream_destroy), "stream_destroy"},
-      {reinterpret_cast<const void *>(t.stream_synchronize), "stream_synchronize"},
-      {reinterpret_cast<const void *>(t.stream_query), "stream_query"},
-      {reinterpret_cast<const void *>(t.memcpy_async), "memcpy_async"},
-      {reinterpret_cast<const void *>(t.memset_async), "memset_async"},
-      {reinterpret_cast<const void *>(t.launch_host_func), "launch_host_func"},
-      {reinterpret_cast<const void *>(t.event_create), "event_create"},
-      {reinterpret_cast<const void *>(t.event_destroy), "event_destroy"},
-      {reinterpret_cast<const void *>(t.event_record), "event_record"},
-      {reinterpret_cast<const void *>(t.event_query), "event_query"},
-      {reinterpret_cast<const void *>(t.event_synchronize), "event_synchronize"},
-      {reinterpret_cast<const void *>(t.event_elapsed), "event_elapsed"},
-      {reinterpret_cast<const void *>(t.stream_wait_event), "stream_wait_event"},
-      {reinterpret_cast<const void *>(t.module_load), "module_load"},
-      {reinterpret_cast<const void *>(t.module_unload), "module_unload"},
-      {reinterpret_cast<const void *>(t.kernel_get), "kernel_get"},
-      {reinterpret_cast<const void *>(t.kernel_launch), "kernel_launch"},
-      // optional, but this backend has them all
-      {reinterpret_cast<const void *>(t.host_register), "host_register"},
-      {reinterpret_cast<const void *>(t.host_unregister), "host_unregister"},
-      {reinterpret_cast<const void *>(t.memcpy_peer_async), "memcpy_peer_async"},
-  };
-  for (const auto &[entry, name] : entries) EXPECT_NE(entry, nullptr) << name;
+  for (const auto &[name, entry] : xpool::harness::RequiredEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
+  // optional, but this backend has them all
+  for (const auto &[name, entry] : xpool::harness::OptionalEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
 }
 
 TEST(CudaPluginTable, WritesNoMoreThanTheRuntimeKnows) {
-  const Plugin &plugin = LoadPlugin();
+  const xpool::harness::LoadedPlugin &plugin = LoadPlugin();
   ASSERT_NE(plugin.get_table, nullptr) << plugin.error;
   // An older runtime knows only the required part of the table.
-  union {
-    xpbBackend table;
-    unsigned char bytes[sizeof(xpbBackend)];
-  } room;
-  std::memset(room.bytes, 0xab, sizeof room.bytes);
-  room.table.struct_size = offsetof(xpbBackend, host_register);
-  ASSERT_EQ(plugin.get_table(&room.table), XP_SUCCESS);
-  EXPECT_EQ(room.table.struct_size, offsetof(xpbBackend, host_register));
-  for (size_t i = offsetof(xpbBackend, host_register); i < sizeof room.bytes; ++i) {
-    ASSERT_EQ(room.bytes[i], 0xab) << "byte " << i << " written past the runtime's table";
-  }
+  const xpool::harness::ShorterTable shorter =
+      xpool::harness::FetchShorterTable(plugin.get_table, offsetof(xpbBackend, host_register));
+  ASSERT_EQ(shorter.status, XP_SUCCESS);
+  EXPECT_EQ(shorter.table.struct_size, offsetof(xpbBackend, host_register));
+  ASSERT_EQ(shorter.overrun, xpool::harness::ShorterTable::kNone)
+      << "byte " << shorter.overrun << " written past the runtime's table";
 }
 
 // ---- init without and with a driver ------------------------------------------------
@@ -216,14 +144,14 @@ TEST(CudaPluginInit, WithoutDriverReportsNoDevice) {
   const xpbBackend table = Table();
   ASSERT_NE(table.init, nullptr);
   xpbContext *ctx = nullptr;
-  t_error.clear();
+  last_error.clear();
   EXPECT_EQ(table.init(&kHost, &ctx), XP_ERROR_NO_DEVICE);
   EXPECT_EQ(ctx, nullptr);
-  EXPECT_EQ(t_error_status, XP_ERROR_NO_DEVICE);
-  EXPECT_NE(LastError().find("libcuda.so.1 not found (no NVIDIA driver)"), std::string::npos)
-      << LastError();
+  EXPECT_EQ(last_status, XP_ERROR_NO_DEVICE);
+  EXPECT_NE(last_error.find("libcuda.so.1 not found (no NVIDIA driver)"), std::string::npos)
+      << last_error;
   // The reason carries dlerror's text, which names the library again.
-  EXPECT_GT(LastError().size(), std::strlen("libcuda.so.1 not found (no NVIDIA driver): "));
+  EXPECT_GT(last_error.size(), std::strlen("libcuda.so.1 not found (no NVIDIA driver): "));
 }
 
 TEST(CudaPluginInit, WithDriverFindsDevices) {
@@ -249,7 +177,7 @@ class CudaDevice : public ::testing::Test {
     if (Driver() == nullptr) return;
     table_ = Table();
     if (table_.init == nullptr || table_.init(&kHost, &ctx_) != XP_SUCCESS) {
-      init_error_ = LastError();
+      init_error_ = last_error;
       ctx_ = nullptr;
     }
   }
@@ -371,7 +299,7 @@ TEST_F(CudaDevice, OutOfMemoryNamesTheCallAndTheSize) {
   xpbAllocation allocation{};
   const size_t huge = size_t{1} << 50;  // 1 PiB
   EXPECT_EQ(table_.mem_alloc(ctx_, 0, huge, &allocation), XP_ERROR_OUT_OF_MEMORY);
-  const std::string message = LastError();
+  const std::string message = last_error;
   EXPECT_NE(message.find("cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY"), std::string::npos) << message;
   EXPECT_NE(message.find(std::to_string(huge) + " bytes on cuda device 0"), std::string::npos)
       << message;
@@ -487,7 +415,7 @@ TEST_F(CudaDevice, SynchronizeTimesOut) {
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, std::chrono::milliseconds(45));
   EXPECT_LT(waited, std::chrono::milliseconds(400));
-  EXPECT_NE(LastError().find("still busy"), std::string::npos) << LastError();
+  EXPECT_NE(last_error.find("still busy"), std::string::npos) << last_error;
   EXPECT_XP(table_.stream_synchronize(stream_, kTimeout));
 }
 
@@ -506,7 +434,7 @@ TEST_F(CudaDevice, Events) {
   EXPECT_EQ(table_.event_query(e2), XP_ERROR_NOT_READY);
   EXPECT_EQ(table_.event_synchronize(e2, 1000000), XP_ERROR_TIMEOUT);
   const xpStatus pending = table_.event_elapsed(e1, e2, &ms);
-  EXPECT_TRUE(pending == XP_ERROR_NOT_READY || pending == XP_SUCCESS) << LastError();
+  EXPECT_TRUE(pending == XP_ERROR_NOT_READY || pending == XP_SUCCESS) << last_error;
   ASSERT_XP(table_.event_synchronize(e2, kTimeout));
   ASSERT_XP(table_.event_synchronize(untimed, kTimeout));
   EXPECT_XP(table_.event_query(e2));
@@ -514,7 +442,7 @@ TEST_F(CudaDevice, Events) {
   EXPECT_GE(ms, 35.0f);
   EXPECT_LT(ms, 5000.0f);
   EXPECT_EQ(table_.event_elapsed(e1, untimed, &ms), XP_ERROR_INVALID_VALUE);
-  EXPECT_NE(LastError().find("timing"), std::string::npos) << LastError();
+  EXPECT_NE(last_error.find("timing"), std::string::npos) << last_error;
   for (xpbEvent *e : {e1, e2, untimed}) EXPECT_XP(table_.event_destroy(e));
 }
 
@@ -603,10 +531,10 @@ void RunVectorAdd(xpbBackend &table, xpbContext *ctx, xpbStream *stream, xpbModu
     // Wrong argument count, and a block larger than the kernel allows.
     EXPECT_EQ(table.kernel_launch(stream, kernel, {1, 1, 1}, {256, 1, 1}, 0, args, sizes, 3),
               XP_ERROR_INVALID_VALUE);
-    EXPECT_NE(LastError().find("argument"), std::string::npos) << LastError();
+    EXPECT_NE(last_error.find("argument"), std::string::npos) << last_error;
     EXPECT_EQ(table.kernel_launch(stream, kernel, {1, 1, 1}, {2048, 1, 1}, 0, args, sizes, 4),
               XP_ERROR_INVALID_VALUE);
-    EXPECT_NE(LastError().find("2048"), std::string::npos) << LastError();
+    EXPECT_NE(last_error.find("2048"), std::string::npos) << last_error;
   }
   ASSERT_XP(table.memcpy_async(stream, {nullptr, 0, z.data()}, {c.buffer, 0, nullptr}, kBytes));
   ASSERT_XP(table.stream_synchronize(stream, uint64_t{60} * 1000000000));
@@ -626,7 +554,7 @@ TEST_F(CudaDevice, NvrtcVectorAdd) {
   RunVectorAdd(table_, ctx_, stream_, module, this);
   xpbKernel *kernel = nullptr;
   EXPECT_EQ(table_.kernel_get(module, "no_such_kernel", &kernel), XP_ERROR_NOT_FOUND);
-  EXPECT_NE(LastError().find("no_such_kernel"), std::string::npos) << LastError();
+  EXPECT_NE(last_error.find("no_such_kernel"), std::string::npos) << last_error;
   EXPECT_XP(table_.module_unload(module));
 }
 
@@ -656,8 +584,8 @@ TEST_F(CudaDevice, CudaCppErrorsComeWithTheLog) {
   EXPECT_EQ(
       table_.module_load(ctx_, 0, XP_MODULE_CUDA_CPP, source, sizeof source - 1, nullptr, &module),
       XP_ERROR_BUILD);
-  EXPECT_NE(LastError().find("not_declared_here"), std::string::npos) << LastError();
-  EXPECT_NE(LastError().find("nvrtcCompileProgram"), std::string::npos) << LastError();
+  EXPECT_NE(last_error.find("not_declared_here"), std::string::npos) << last_error;
+  EXPECT_NE(last_error.find("nvrtcCompileProgram"), std::string::npos) << last_error;
 }
 
 constexpr char kEmptyPtx[] = R"(//
@@ -702,7 +630,7 @@ TEST_F(CudaDevice, PtxSyntaxErrorIsBuildErrorWithLog) {
   EXPECT_EQ(table_.module_load(ctx_, 0, XP_MODULE_PTX, kBrokenPtx, sizeof kBrokenPtx - 1, nullptr,
                                &module),
             XP_ERROR_BUILD);
-  const std::string message = LastError();
+  const std::string message = last_error;
   EXPECT_NE(message.find("cuModuleLoadDataEx: CUDA_ERROR_INVALID_PTX"), std::string::npos)
       << message;
   // ptxas's own words follow ("ptxas application ptx input, line 7; fatal :
@@ -717,7 +645,7 @@ TEST_F(CudaDevice, RejectsOtherFormats) {
   xpbModule *module = nullptr;
   EXPECT_EQ(table_.module_load(ctx_, 0, XP_MODULE_OPENCL_C, data, sizeof data, nullptr, &module),
             XP_ERROR_NOT_SUPPORTED);
-  EXPECT_NE(LastError().find("OPENCL_C"), std::string::npos) << LastError();
+  EXPECT_NE(last_error.find("OPENCL_C"), std::string::npos) << last_error;
   const char garbage[] = "\x01\x02\x03 not a module";
   EXPECT_EQ(
       table_.module_load(ctx_, 0, XP_MODULE_NATIVE, garbage, sizeof garbage, nullptr, &module),

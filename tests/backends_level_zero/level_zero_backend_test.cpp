@@ -19,57 +19,20 @@
 #include <vector>
 
 #include "add_one_spv.h"
+#include "plugin_harness.h"
 #include "xpool/backend.h"
 
 namespace {
 
-// ---- the fake runtime services --------------------------------------------
-
-thread_local std::string last_error;
-thread_local xpStatus last_status = XP_SUCCESS;
-
-xpStatus setError(xpStatus status, const char *message) {
-  last_status = status;
-  last_error = message != nullptr ? message : "";
-  return status;
-}
-
-void logMessage(xpbLogLevel level, const char *component, const char *message) {
-  if (level >= XPB_LOG_WARN) std::fprintf(stderr, "[%s] %s\n", component, message);
-}
-
-int resolveNothing(const void *, void **, size_t *, size_t *) {
-  return -1;
-}
-
-const xpbHostApi kHost = {sizeof(xpbHostApi), setError, logMessage, resolveNothing};
+using xpool::harness::kHost;
+using xpool::harness::last_error;
+using xpool::harness::last_status;
 
 // ---- the plugin ------------------------------------------------------------
 
-struct Plugin {
-  void *handle = nullptr;
-  xpbGetTableFn get_table = nullptr;
-  xpbBackend table{};
-  std::string error;
-};
-
-const Plugin &plugin() {
-  static Plugin loaded = [] {
-    Plugin p;
-    p.handle = dlopen(XPOOL_LEVEL_ZERO_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-    if (p.handle == nullptr) {
-      p.error = dlerror();
-      return p;
-    }
-    p.get_table = reinterpret_cast<xpbGetTableFn>(dlsym(p.handle, XPB_ENTRY_POINT));
-    if (p.get_table == nullptr) {
-      p.error = "no " XPB_ENTRY_POINT;
-      return p;
-    }
-    p.table.struct_size = sizeof p.table;
-    if (p.get_table(&p.table) != XP_SUCCESS) p.error = "the entry point failed";
-    return p;
-  }();
+const xpool::harness::LoadedPlugin &plugin() {
+  static const xpool::harness::LoadedPlugin loaded =
+      xpool::harness::LoadPlugin(XPOOL_LEVEL_ZERO_PLUGIN);
   return loaded;
 }
 
@@ -119,18 +82,8 @@ const Probe &probe() {
 }
 
 // init and shutdown around a test body.
-class Session {
- public:
-  Session() { status_ = plugin().table.init(&kHost, &ctx_); }
-  ~Session() {
-    if (ctx_ != nullptr) plugin().table.shutdown(ctx_);
-  }
-  xpStatus status() const { return status_; }
-  xpbContext *ctx() const { return ctx_; }
-
- private:
-  xpStatus status_ = XP_ERROR_INTERNAL;
-  xpbContext *ctx_ = nullptr;
+struct Session : xpool::harness::Session {
+  Session() : xpool::harness::Session(plugin().table) {}
 };
 
 #define REQUIRE_DEVICE()                                                           \
@@ -156,53 +109,25 @@ TEST(LevelZeroPlugin, LoadsAndExportsItsTable) {
 TEST(LevelZeroPlugin, EveryEntryIsSet) {
   ASSERT_TRUE(plugin().error.empty()) << plugin().error;
   const xpbBackend &t = plugin().table;
-  const std::pair<const void *, const char *> entries[] = {
-      {reinterpret_cast<const void *>(t.init), "init"},
-      {reinterpret_cast<const void *>(t.shutdown), "shutdown"},
-      {reinterpret_cast<const void *>(t.vendor_version), "vendor_version"},
-      {reinterpret_cast<const void *>(t.device_count), "device_count"},
-      {reinterpret_cast<const void *>(t.device_props), "device_props"},
-      {reinterpret_cast<const void *>(t.mem_info), "mem_info"},
-      {reinterpret_cast<const void *>(t.mem_alloc), "mem_alloc"},
-      {reinterpret_cast<const void *>(t.mem_free), "mem_free"},
-      {reinterpret_cast<const void *>(t.stream_create), "stream_create"},
-      {reinterpret_cast<const void *>(t.stream_destroy), "stream_destroy"},
-      {reinterpret_cast<const void *>(t.stream_synchronize), "stream_synchronize"},
-      {reinterpret_cast<const void *>(t.stream_query), "stream_query"},
-      {reinterpret_cast<const void *>(t.memcpy_async), "memcpy_async"},
-      {reinterpret_cast<const void *>(t.memset_async), "memset_async"},
-      {reinterpret_cast<const void *>(t.launch_host_func), "launch_host_func"},
-      {reinterpret_cast<const void *>(t.event_create), "event_create"},
-      {reinterpret_cast<const void *>(t.event_destroy), "event_destroy"},
-      {reinterpret_cast<const void *>(t.event_record), "event_record"},
-      {reinterpret_cast<const void *>(t.event_query), "event_query"},
-      {reinterpret_cast<const void *>(t.event_synchronize), "event_synchronize"},
-      {reinterpret_cast<const void *>(t.event_elapsed), "event_elapsed"},
-      {reinterpret_cast<const void *>(t.stream_wait_event), "stream_wait_event"},
-      {reinterpret_cast<const void *>(t.module_load), "module_load"},
-      {reinterpret_cast<const void *>(t.module_unload), "module_unload"},
-      {reinterpret_cast<const void *>(t.kernel_get), "kernel_get"},
-      {reinterpret_cast<const void *>(t.kernel_launch), "kernel_launch"},
-      // Optional in the ABI, implemented here.
-      {reinterpret_cast<const void *>(t.host_register), "host_register"},
-      {reinterpret_cast<const void *>(t.host_unregister), "host_unregister"},
-      {reinterpret_cast<const void *>(t.memcpy_peer_async), "memcpy_peer_async"},
-  };
-  for (const auto &[entry, name] : entries) EXPECT_NE(entry, nullptr) << name;
+  for (const auto &[name, entry] : xpool::harness::RequiredEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
+  // Optional in the ABI, implemented here.
+  for (const auto &[name, entry] : xpool::harness::OptionalEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
 }
 
 TEST(LevelZeroPlugin, WritesNoMoreThanAnOlderRuntimeKnows) {
   ASSERT_TRUE(plugin().error.empty()) << plugin().error;
   // A runtime whose table ends before the optional entries.
   const size_t known = offsetof(xpbBackend, host_register);
-  std::vector<unsigned char> memory(sizeof(xpbBackend) + 64, 0xAB);
-  auto *table = reinterpret_cast<xpbBackend *>(memory.data());
-  std::memset(table, 0, known);
-  table->struct_size = known;
-  ASSERT_EQ(plugin().get_table(table), XP_SUCCESS);
-  EXPECT_EQ(table->struct_size, known);
-  EXPECT_NE(table->kernel_launch, nullptr);
-  for (size_t i = known; i < memory.size(); ++i) ASSERT_EQ(memory[i], 0xAB) << "byte " << i;
+  const xpool::harness::ShorterTable shorter =
+      xpool::harness::FetchShorterTable(plugin().get_table, known);
+  ASSERT_EQ(shorter.status, XP_SUCCESS);
+  EXPECT_EQ(shorter.table.struct_size, known);
+  EXPECT_NE(shorter.table.kernel_launch, nullptr);
+  ASSERT_EQ(shorter.overrun, xpool::harness::ShorterTable::kNone) << "byte " << shorter.overrun;
 }
 
 // ---- init on this machine ---------------------------------------------------
