@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "external_command.h"
 #include "smi_collect.h"
 #include "smi_render.h"
 #include "table.h"
@@ -93,11 +94,20 @@ int UsageError(const CLI::App &app, const CLI::ParseError &error) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1) {
+    if (auto program = xpool::cli::ExternalProgram(argv[1])) {
+      return xpool::cli::RunExternal(*program, argc, argv);
+    }
+  }
   CLI::App app{"xpool: one command line for every accelerator in the pool, of every vendor.",
                "xpool"};
   app.set_version_flag("--version", VersionString(), "Print the version and exit");
   app.require_subcommand(0, 1);
 
+  // Listed for --help; main() hands it to its own program before parsing.
+  app.add_subcommand("sim",
+                     "Replay a job trace on a cluster through the pool scheduler (xpool-sim; "
+                     "`xpool sim --help`)");
   CLI::App *smi = app.add_subcommand(
       "smi",
       "Show the host, the backends and every device of the pool (nvidia-smi for all vendors)");

@@ -287,10 +287,28 @@ TEST(XpoolCli, UnknownFlagExitsTwoWithMessage) {
   }
 }
 
+// `xpool sim` is served by xpool-sim next to xpool: the same arguments reach
+// it, and its reports land where it is told.
+TEST(XpoolSim, ReplaysTheExampleTraceThroughXpoolSim) {
+  const std::string out = testing::TempDir() + "xpool_sim_" + std::to_string(getpid());
+  const Result result = RunXpool("", std::string("sim --cluster '") + XPOOL_SIM_EXAMPLES +
+                                         "/cluster.json' --trace '" + XPOOL_SIM_EXAMPLES +
+                                         "/trace.csv' --policy xpool --out '" + out + "'");
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  std::ifstream summary(out + "/summary.json");
+  EXPECT_TRUE(summary.good()) << "no " << out << "/summary.json";
+  EXPECT_TRUE(std::ifstream(out + "/utilization.svg").good());
+
+  const Result bad = RunXpool("", "sim --cluster /nonexistent/cluster.json --trace x.csv");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("/nonexistent/cluster.json"), std::string::npos) << bad.err;
+}
+
 TEST(XpoolCli, HelpAndVersion) {
   Result result = RunXpool("", "--help");
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("smi"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("sim"), std::string::npos) << result.out;
 
   result = RunXpool("", "smi --help");
   EXPECT_EQ(result.exit_code, 0) << result.err;
