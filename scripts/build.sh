@@ -6,9 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
+mkdir -p "$build_dir"
+log="$build_dir/configure.log"
 cmake -S . -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
   -DXPOOL_WERROR=ON \
-  -DXPOOL_SANITIZE="${XPOOL_SANITIZE:-OFF}" > "$build_dir.configure.log" 2>&1 ||
-  { cat "$build_dir.configure.log"; exit 1; }
+  -DXPOOL_SANITIZE="${XPOOL_SANITIZE:-OFF}" > "$log" 2>&1 ||
+  { cat "$log"; exit 1; }
 cmake --build "$build_dir" -j "$(nproc)"
