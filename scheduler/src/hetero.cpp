@@ -21,8 +21,8 @@ void ModelRanker::begin_pass(const ThroughputMatrix &tp, const std::vector<int64
 }
 
 void ModelRanker::rank(const ThroughputMatrix &tp, const ClusterState &state, int type,
-                       const std::vector<ModelId> &allowed, Time waited,
-                       std::vector<ModelId> &out) const {
+                       const std::vector<ModelId> &allowed, Time waited, std::vector<ModelId> &out,
+                       bool single_worker) const {
   out = allowed;
   if (out.size() <= 1) return;
   switch (mode_) {
@@ -36,6 +36,11 @@ void ModelRanker::rank(const ThroughputMatrix &tp, const ClusterState &state, in
                        [&](ModelId a, ModelId b) { return tp.get(type, a) > tp.get(type, b); });
       return;
     case ModelChoice::kHeterogeneityAware: {
+      if (single_worker && options_.single_worker_fastest) {
+        std::stable_sort(out.begin(), out.end(),
+                         [&](ModelId a, ModelId b) { return tp.get(type, a) > tp.get(type, b); });
+        return;
+      }
       double best = 0;
       for (ModelId m : allowed) best = std::max(best, tp.get(type, m));
       best = std::max(best, 1e-9);

@@ -94,9 +94,24 @@ struct Scheduler::PassContext {
   std::vector<char> victims_built;
   // Groups using less than some guarantee at the start of the pass: their jobs may reclaim.
   std::vector<char> may_reclaim;
+  // Node-aware reservation: the free devices of the reserved nodes, taken for the pass so
+  // that jobs outlasting the shadow time cannot fragment them again. Lent to jobs expected
+  // to end before the shadow time (a bounded number per pass).
+  Placement held;
+  bool held_taken = false;
+  bool lending = false;
+  int lend_attempts = 0;
 };
 
 namespace {
+
+// Jobs lent the devices a node-aware reservation holds, per pass (each lend releases and
+// takes back the held devices).
+constexpr int kMaxLendsPerPass = 32;
+// Nodes of one model a node-aware reservation reads (at least 4 per worker of the gang).
+constexpr size_t kDrainScanLimit = 256;
+// Marks shapes tried with the held devices lent (more capacity than for the others).
+constexpr uint64_t kLendShape = 0x5bd1e9955bd1e995ULL;
 
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
@@ -145,6 +160,32 @@ Scheduler::Scheduler(Cluster cluster, ThroughputMatrix throughput, SchedulerConf
   releases_.resize(cluster_.models.size());
 }
 
+ModelId Scheduler::sooner_elsewhere(const JobRecord &rec, ModelId m,
+                                    const std::vector<ModelId> &order, Time now,
+                                    Time *until) const {
+  const JobSpec &s = rec.spec;
+  if (config_.model_choice != ModelChoice::kHeterogeneityAware || !s.expected_duration ||
+      order.size() < 2)
+    return -1;
+  const double work = *s.expected_duration;
+  const double here = throughput_.get(s.workload_type, m);
+  for (ModelId other : order) {
+    const double there = throughput_.get(s.workload_type, other);
+    if (other == m || there <= here) continue;
+    const int64_t free = s.fractional() ? state_.free_milli(other)
+                                        : int64_t(state_.free_whole(other)) * kMilliPerDevice;
+    const auto &rel = releases_[size_t(other)];
+    const Time at = shadow_time_sorted(free, s.total_milli(), rel.begin(), rel.end(), now, nullptr);
+    // Free now yet not taken (fragmentation, CPU): no promise to wait for.
+    if (at <= now || at == kNever) continue;
+    if (finishes_sooner(work, here, now, there, at)) {
+      *until = at;
+      return other;
+    }
+  }
+  return -1;
+}
+
 JobQueue &Scheduler::queue_of(const JobRecord &rec) {
   if (config_.priorities && rec.spec.priority == PriorityClass::kEmergency) return emergency_;
   if (config_.fair_share == FairShareMode::kNone) return group_queues_[0];
@@ -165,6 +206,7 @@ void Scheduler::enqueue(JobId id, Time now, bool head) {
   rec.key.cpu = int64_t(s.workers) * s.cpu_per_worker;
   rec.key.memory_mb = int64_t(s.workers) * s.memory_mb_per_worker;
   rec.key.shape = shape_base(s);
+  rec.key.expected = s.expected_duration ? *s.expected_duration : kNever;
   rec.key.fractional = s.fractional();
   for (ModelId m : rec.allowed) {
     if (m >= 64) {
@@ -424,8 +466,168 @@ std::vector<GroupId> Scheduler::backlogged_groups() const {
   return out;
 }
 
+void Scheduler::node_drains(ModelId m, Time now, size_t limit, std::vector<NodeDrain> &out) const {
+  // `out` is reused from call to call: its per-node vectors keep their capacity.
+  size_t count = 0;
+  std::vector<int> pos;
+  // The nodes with the most free devices first; at most `limit` of them (bounds the cost on
+  // a 10,000-node cluster, like PlacementOptions::scan_limit).
+  for (int k = state_.max_per_node(m); k >= 0 && count < limit; --k)
+    for (NodeId n : state_.bucket(m, k)) {
+      if (count >= limit) break;
+      const auto &node = state_.node(n);
+      if (!node.healthy) continue;
+      if (count == out.size()) out.emplace_back();
+      NodeDrain &d = out[count++];
+      d.node = n;
+      d.device_free.clear();
+      pos.assign(size_t(node.device_count), -1);
+      for (int i = 0; i < node.device_count; ++i) {
+        const auto &dev = state_.device(node.first_device + i);
+        if (dev.model != m || !dev.healthy) continue;
+        pos[size_t(i)] = int(d.device_free.size());
+        d.device_free.push_back(dev.free_milli == kMilliPerDevice ? now : -1);
+      }
+      for (JobId id : node_jobs_[size_t(n)]) {
+        const JobRecord &run = jobs_[size_t(id)];
+        if (run.placement.model != m) continue;
+        Time t = run.release->first;
+        // A job past its expected end still holds its devices now.
+        if (t != kNever) t = std::max(t, now + 1);
+        for (const WorkerSlot &w : run.placement.workers) {
+          if (w.node != n) continue;
+          for (auto [dv, milli] : w.devices) {
+            const int p = pos[size_t(dv - node.first_device)];
+            if (p >= 0) d.device_free[size_t(p)] = std::max(d.device_free[size_t(p)], t);
+          }
+        }
+      }
+      for (Time &t : d.device_free)
+        if (t < 0) t = kNever;
+    }
+  out.resize(count);
+}
+
+bool Scheduler::held_back(const JobSpec &s, ModelId m, const PassContext &ctx) const {
+  if (!ctx.held_taken || m != ctx.held.model || s.fractional() || ctx.reservation.job < 0)
+    return false;
+  int64_t held = 0;
+  for (const WorkerSlot &w : ctx.held.workers) held += int64_t(w.devices.size());
+  return (int64_t(state_.free_whole(m)) + held) * kMilliPerDevice >= s.total_milli();
+}
+
+void Scheduler::release_held(PassContext &ctx) {
+  if (!ctx.held_taken) return;
+  state_.release(ctx.held);
+  ctx.held_taken = false;
+}
+
+void Scheduler::rehold(PassContext &ctx) {
+  if (ctx.held_taken || ctx.held.empty()) return;
+  // What a job lent the devices took stays with it; the rest is held again.
+  Placement p;
+  p.model = ctx.held.model;
+  for (const WorkerSlot &w : ctx.held.workers) {
+    WorkerSlot slot;
+    slot.node = w.node;
+    for (auto [d, milli] : w.devices) {
+      const auto &dev = state_.device(d);
+      if (dev.healthy && state_.node(w.node).healthy && dev.free_milli == kMilliPerDevice)
+        slot.devices.push_back({d, kMilliPerDevice});
+    }
+    if (!slot.devices.empty()) p.workers.push_back(std::move(slot));
+  }
+  ctx.held = std::move(p);
+  if (ctx.held.empty()) return;
+  state_.allocate(ctx.held);
+  ctx.held_taken = true;
+}
+
+// Gangs of multi-device workers need whole free devices on few nodes: counting devices per
+// model says when enough are free, not where. The reservation instead picks the nodes that
+// drain first (from the expected ends of the jobs on each node) and holds their free devices
+// for the pass, so that jobs outlasting the shadow time go elsewhere. Returns false when it
+// cannot tell (no known ends): the count-based reservation is used then.
+bool Scheduler::make_node_reservation(JobId id, const std::vector<ModelId> &models,
+                                      PassContext &ctx) {
+  const JobSpec &s = jobs_[size_t(id)].spec;
+  const bool same_node = s.affinity == Affinity::kSameNode;
+  const int workers = same_node ? 1 : s.workers;
+  const int per = same_node ? s.workers * s.devices_per_worker : s.devices_per_worker;
+  // Counting devices gives a lower bound of the node-aware shadow time: models are read in
+  // that order, and one whose bound is not earlier than the best found is not read at all.
+  std::vector<std::pair<Time, ModelId>> bounds;
+  for (ModelId m : models) {
+    if (per > state_.max_per_node(m)) continue;
+    const auto &rel = releases_[size_t(m)];
+    const Time bound =
+        shadow_time_sorted(int64_t(state_.free_whole(m)) * kMilliPerDevice, s.total_milli(),
+                           rel.begin(), rel.end(), ctx.now, nullptr);
+    if (bound != kNever) bounds.push_back({bound, m});
+  }
+  std::sort(bounds.begin(), bounds.end());
+  ModelId best = -1;
+  Time best_t = kNever;
+  std::vector<std::pair<NodeId, int>> best_nodes, chosen;
+  std::vector<NodeDrain> &drains = drain_scratch_[0], &best_drains = drain_scratch_[1];
+  for (auto [bound, m] : bounds) {
+    if (best >= 0 && bound >= best_t) break;
+    node_drains(m, ctx.now, std::max<size_t>(kDrainScanLimit, 4 * size_t(workers)), drains);
+    const Time t =
+        node_shadow_time(drains, workers, per, s.affinity == Affinity::kSpread, ctx.now, &chosen);
+    if (t < best_t) {
+      best = m;
+      best_t = t;
+      best_nodes = chosen;
+      std::swap(drains, best_drains);
+    }
+  }
+  if (best < 0) return false;
+  Reservation &r = ctx.reservation;
+  r = Reservation{};
+  // Devices are free on enough nodes now, yet the job did not fit (CPU or memory): holding
+  // others back would not help it.
+  if (best_t <= ctx.now) return true;
+  r.active = true;
+  r.job = id;
+  r.models = {best};
+  r.start = best_t;
+  r.spare_milli = INT64_MAX / 4;  // outside the held devices, nothing is owed to the job
+  ctx.held = Placement{};
+  ctx.held.model = best;
+  for (auto [n, w] : best_nodes) {
+    r.nodes.push_back(n);
+    const auto &node = state_.node(n);
+    WorkerSlot slot;
+    slot.node = n;
+    // Devices busy now but free by the shadow time count towards the job's need there; only
+    // the rest is held from the free ones, and what is left over stays usable (the spare).
+    int freeing = 0;
+    for (const NodeDrain &d : best_drains)
+      if (d.node == n)
+        for (Time t : d.device_free) freeing += t > ctx.now && t <= best_t ? 1 : 0;
+    int want = w * per - freeing;
+    for (int i = 0; i < node.device_count && want > 0; ++i) {
+      const DeviceId d = node.first_device + i;
+      const auto &dev = state_.device(d);
+      if (dev.model != best || !dev.healthy || dev.free_milli != kMilliPerDevice) continue;
+      slot.devices.push_back({d, kMilliPerDevice});
+      --want;
+    }
+    if (!slot.devices.empty()) ctx.held.workers.push_back(std::move(slot));
+  }
+  if (!ctx.held.empty()) {
+    state_.allocate(ctx.held);
+    ctx.held_taken = true;
+  }
+  return true;
+}
+
 void Scheduler::make_reservation(JobId id, const std::vector<ModelId> &models, PassContext &ctx) {
   const JobRecord &rec = jobs_[size_t(id)];
+  if (!rec.spec.fractional() && rec.spec.devices_per_worker >= 2 &&
+      rec.spec.affinity != Affinity::kSameTopologyGroup && make_node_reservation(id, models, ctx))
+    return;
   Reservation &r = ctx.reservation;
   r.active = true;
   r.job = id;
@@ -579,6 +781,16 @@ bool Scheduler::cannot_start(const QueueKey &k, const PassContext &ctx) const {
                                    : int64_t(state_.free_whole(m)) * kMilliPerDevice >= k.milli;
     if (fits && !ctx.failed_shapes.count(shape_key(k.shape, m))) return false;
   }
+  // Only the devices held for a node-aware reservation are free for it: consider() decides
+  // whether it may borrow them (it ends before the shadow time).
+  if (ctx.held_taken && !k.fractional && ctx.lend_attempts < kMaxLendsPerPass &&
+      k.expected != kNever && ctx.now + k.expected <= ctx.reservation.start &&
+      ctx.held.model < 64 && (k.allowed_mask >> ctx.held.model & 1)) {
+    int64_t held = 0;
+    for (const WorkerSlot &w : ctx.held.workers) held += int64_t(w.devices.size());
+    if ((int64_t(state_.free_whole(ctx.held.model)) + held) * kMilliPerDevice >= k.milli)
+      return false;
+  }
   // No free capacity for it: only preemption or a reservation could still involve it.
   if (config_.preemption &&
       (k.priority == uint8_t(PriorityClass::kEmergency) || ctx.may_reclaim[size_t(k.group)]))
@@ -588,6 +800,26 @@ bool Scheduler::cannot_start(const QueueKey &k, const PassContext &ctx) const {
 }
 
 bool Scheduler::consider(JobId id, PassContext &ctx) {
+  if (!ctx.held_taken) return consider_job(id, ctx);
+  const JobRecord &rec = jobs_[size_t(id)];
+  const JobSpec &s = rec.spec;
+  // A job expected to end before the shadow time may use the held devices.
+  const bool lend =
+      id != ctx.reservation.job && s.total_milli() > 0 && !s.fractional() && s.expected_duration &&
+      ctx.now + *s.expected_duration <= ctx.reservation.start &&
+      ctx.lend_attempts < kMaxLendsPerPass &&
+      std::find(rec.allowed.begin(), rec.allowed.end(), ctx.held.model) != rec.allowed.end();
+  if (!lend) return consider_job(id, ctx);
+  ++ctx.lend_attempts;
+  release_held(ctx);
+  ctx.lending = true;
+  const bool started = consider_job(id, ctx);
+  ctx.lending = false;
+  rehold(ctx);
+  return started;
+}
+
+bool Scheduler::consider_job(JobId id, PassContext &ctx) {
   JobRecord &rec = jobs_[size_t(id)];
   const JobSpec &s = rec.spec;
   ctx.decisions->examined++;
@@ -610,7 +842,8 @@ bool Scheduler::consider(JobId id, PassContext &ctx) {
   // this job shape already failed there in this pass). Ranking and placement are skipped.
   bool any_fit = false;
   for (ModelId m : rec.allowed)
-    if (may_fit(state_, s, m) && !ctx.failed_shapes.count(shape_key(s, m))) {
+    if (may_fit(state_, s, m) &&
+        !ctx.failed_shapes.count(shape_key(s, m) ^ (ctx.lending ? kLendShape : 0))) {
       any_fit = true;
       break;
     }
@@ -623,6 +856,12 @@ bool Scheduler::consider(JobId id, PassContext &ctx) {
         s.total_milli(),
         s.fractional() ? state_.free_milli(m) : int64_t(state_.free_whole(m)) * kMilliPerDevice,
         0};
+    for (ModelId held : rec.allowed)
+      if (held_back(s, held, ctx)) {
+        rec.reason =
+            WaitReason{WaitReason::Kind::kReservation, {}, held, 0, 0, ctx.reservation.start};
+        break;
+      }
     if (config_.preemption && try_preempt(id, rec.allowed, ctx)) return true;
     if (config_.backfill && !ctx.reservation.active && ctx.reservation_attempts < 4) {
       ++ctx.reservation_attempts;
@@ -631,7 +870,7 @@ bool Scheduler::consider(JobId id, PassContext &ctx) {
     return false;
   }
   ranker_.rank(throughput_, state_, s.workload_type, rec.allowed, ctx.now - rec.queued_since,
-               ctx.order);
+               ctx.order, s.workers == 1);
   if (ctx.order.empty()) {
     rec.reason = WaitReason{WaitReason::Kind::kDeclined, {}, -1, 0, 0, 0};
     return false;
@@ -639,6 +878,7 @@ bool Scheduler::consider(JobId id, PassContext &ctx) {
   const std::vector<ModelId> &order = ctx.order;  // not touched again until the next job
   bool capacity_blocked = false;
   bool reason_set = false;
+  bool declined_set = false;
   for (ModelId m : order) {
     const Demand dm = demand_of(s, m);
     if (config_.quotas) {
@@ -665,9 +905,20 @@ bool Scheduler::consider(JobId id, PassContext &ctx) {
           s.fractional() ? state_.free_milli(m) : int64_t(state_.free_whole(m)) * kMilliPerDevice,
           0};
     reason_set = true;
-    if (!may_fit(state_, s, m)) continue;
-    const uint64_t shape = shape_key(s, m);
+    if (!may_fit(state_, s, m)) {
+      if (held_back(s, m, ctx))
+        rec.reason = WaitReason{WaitReason::Kind::kReservation, {}, m, 0, 0, ctx.reservation.start};
+      continue;
+    }
+    const uint64_t shape = shape_key(s, m) ^ (ctx.lending ? kLendShape : 0);
     if (ctx.failed_shapes.count(shape)) continue;
+    Time until = 0;
+    if (const ModelId faster = sooner_elsewhere(rec, m, order, ctx.now, &until); faster >= 0) {
+      if (!declined_set)
+        rec.reason = WaitReason{WaitReason::Kind::kFasterSoon, {}, faster, 0, 0, until};
+      declined_set = true;
+      continue;
+    }
     if (auto p = place_gang(state_, s, m, config_.placement)) {
       start(id, std::move(*p), ctx);
       return true;
@@ -785,6 +1036,7 @@ Decisions Scheduler::schedule(Time now) {
       if (i < entries.size()) heap.push({fair_.key(quotas_, g), g});
     }
   }
+  release_held(ctx);
   for (JobId id : ctx.requeue_after) enqueue(id, now, true);
   decisions.reservation = ctx.reservation;
   reserved_ = ctx.reservation.active ? ctx.reservation.job : -1;
@@ -818,6 +1070,10 @@ std::string Scheduler::wait_reason(JobId id) const {
     case WaitReason::Kind::kReservation:
       return "held back by a reservation for a larger job starting at t=" +
              std::to_string(int64_t(r.until)) + " s";
+    case WaitReason::Kind::kFasterSoon:
+      return "waiting for " + cluster_.models[size_t(r.model)].name +
+             ", expected free at t=" + std::to_string(int64_t(r.until)) +
+             " s: it finishes sooner there than on a slower model free now";
     case WaitReason::Kind::kDeclined:
       return "waiting for a device model on which it runs at least " +
              std::to_string(int(config_.hetero.min_relative_speed * 100)) + "% of its best speed";

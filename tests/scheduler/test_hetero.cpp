@@ -70,6 +70,7 @@ TEST(Hetero, SchedulerGivesEachJobItsBestRelativeDevice) {
     Mixed x;
     SchedulerConfig c = policy_preset("xpool");
     c.model_choice = mode;
+    c.hetero.single_worker_fastest = false;  // the advantage rule for single workers too
     Scheduler s(x.b.cluster, x.tp, c);
     JobId flat = s.submit(x.any(x.flat), 0).job;
     JobId steep = s.submit(x.any(x.steep), 1).job;
@@ -85,6 +86,7 @@ TEST(Hetero, DeclinesMuchSlowerDevicesUntilItWaitedLong) {
   x.tp.set(x.steep, x.a100, 5.0);  // V100 runs it at 20% of its best: below the 30% floor
   SchedulerConfig c = policy_preset("xpool");
   c.hetero.max_wait = 600;
+  c.hetero.single_worker_fastest = false;  // the advantage rule for single workers too
   Scheduler s(x.b.cluster, x.tp, c);
   JobSpec blocker = job(x.u, x.g, 1, 1, {x.a100});
   s.submit(blocker, 0);
@@ -109,6 +111,61 @@ TEST(Hetero, TypeBlindTakesTheModelWithMostFreeDevices) {
   std::vector<ModelId> out;
   r.rank(default_throughput(b.cluster), st, 0, {a100, v100}, 0, out);
   EXPECT_EQ(out, (std::vector<ModelId>{v100, a100}));
+}
+
+// A single worker is ranked by its own speed (fastest first, nothing declined); the advantage
+// rule stays for gangs.
+TEST(Hetero, SingleWorkerRankedByItsOwnSpeed) {
+  Mixed x;
+  ClusterState st(x.b.cluster);
+  ModelRanker r(ModelChoice::kHeterogeneityAware, {});
+  r.begin_pass(x.tp, {1, 1});
+  std::vector<ModelId> out;
+  r.rank(x.tp, st, x.flat, {x.v100, x.a100}, 0, out, /*single_worker=*/true);
+  EXPECT_EQ(out, (std::vector<ModelId>{x.a100, x.v100}));
+  r.rank(x.tp, st, x.flat, {x.v100, x.a100}, 0, out, /*single_worker=*/false);
+  EXPECT_EQ(out, (std::vector<ModelId>{x.v100}));
+  HeteroOptions off;
+  off.single_worker_fastest = false;
+  ModelRanker gavel(ModelChoice::kHeterogeneityAware, off);
+  gavel.begin_pass(x.tp, {1, 1});
+  gavel.rank(x.tp, st, x.flat, {x.v100, x.a100}, 0, out, /*single_worker=*/true);
+  EXPECT_EQ(out, (std::vector<ModelId>{x.v100}));
+}
+
+TEST(Hetero, FinishesSooner) {
+  // 600 s of work: V100 (1.0) now ends at 610; A100 (3.0) free at 100 ends at 300.
+  EXPECT_TRUE(finishes_sooner(600, 1.0, 10, 3.0, 100));
+  // 60 s of work: V100 now ends at 70; A100 at 100 ends at 120.
+  EXPECT_FALSE(finishes_sooner(60, 1.0, 10, 3.0, 100));
+}
+
+// Earliest expected finish: the steep job (V100 1.0, A100 3.0) could start on the free V100,
+// but the A100 is expected free at t=100 (the blocker's expected end): 600 s of work end at
+// 10 + 600 = 610 on the V100 and at 100 + 200 = 300 on the A100, so it waits for the A100.
+// A 60 s job ends sooner on the V100 (70 against 120) and takes it.
+TEST(Hetero, WaitsForAFasterModelWhenItFinishesSooner) {
+  for (Time work : {600.0, 60.0}) {
+    Mixed x;
+    Scheduler s(x.b.cluster, x.tp, policy_preset("xpool"));
+    JobSpec blocker = job(x.u, x.g, 1, 1, {x.a100});
+    blocker.expected_duration = 100;
+    s.submit(blocker, 0);
+    s.schedule(0);
+    JobSpec steep = x.any(x.steep);
+    steep.expected_duration = work;
+    const JobId id = s.submit(steep, 5).job;
+    s.schedule(10);
+    if (work == 600.0) {
+      EXPECT_EQ(s.job(id).state, JobState::kWaiting);
+      EXPECT_EQ(s.wait_reason(id),
+                "waiting for A100, expected free at t=100 s: it finishes sooner there than on a "
+                "slower model free now");
+    } else {
+      EXPECT_EQ(s.job(id).state, JobState::kRunning);
+      EXPECT_EQ(s.job(id).placement.model, x.v100);
+    }
+  }
 }
 
 }  // namespace

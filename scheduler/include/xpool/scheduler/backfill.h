@@ -18,6 +18,10 @@ struct Reservation {
   // Capacity free at the shadow time beyond what the reserved job needs (EASY backfill):
   // a job that would still run then may start if it fits in this spare.
   int64_t spare_milli = 0;
+  // Node-aware reservations (whole-device workers of 2 or more devices): the nodes chosen
+  // for the job. Their free devices are held for it during the pass; jobs that outlast the
+  // shadow time may use any other free device (`spare_milli` is then unlimited).
+  std::vector<NodeId> nodes;
 };
 
 struct Release {
@@ -53,6 +57,21 @@ Time shadow_time_sorted(int64_t free_now_milli, int64_t need_milli, It begin, It
   }
   return kNever;
 }
+
+// When each device of one node (of the reserved model) is free: the pass's time for a free
+// device, a running job's expected end (kNever when unknown) for a busy one.
+struct NodeDrain {
+  NodeId node = -1;
+  std::vector<Time> device_free;
+};
+
+// Node-aware shadow time: the earliest time at which `workers` workers of `per_worker` whole
+// devices each fit on the nodes (a node holds as many workers as it has groups of
+// `per_worker` devices free by then; at most one with `one_per_node`). kNever when the
+// releases with known ends do not suffice. `chosen` receives (node, workers) for the nodes
+// that free up first, in node order of `nodes` ties broken by position.
+Time node_shadow_time(const std::vector<NodeDrain> &nodes, int workers, int per_worker,
+                      bool one_per_node, Time now, std::vector<std::pair<NodeId, int>> *chosen);
 
 // Whether a job on `model` would still hold its devices at the reservation's shadow time.
 bool outlasts_reservation(const Reservation &r, ModelId model, Time now,

@@ -19,7 +19,21 @@ struct HeteroOptions {
   double min_relative_speed = 0.3;  // decline models slower than this fraction of the best
   double min_advantage = 0.8;       // decline models where others waiting gain 1/0.8 x more
   Time max_wait = 1800;             // ...unless the job waited longer than this
+  // A job with a single worker is ranked by its own speed (fastest allowed model first, none
+  // declined): it holds a small part of the cluster, so its own run time is most of what
+  // its placement changes. The advantage rule is kept for gangs, which hold most of the
+  // device-time and whose placement decides the cluster's throughput.
+  bool single_worker_fastest = true;
 };
+
+// Earliest expected finish: a job of `work` reference-seconds that could start now on a model
+// of speed `here` finishes sooner by waiting until `there_from` for a model of speed `there`.
+// (Past `max_wait` the advantage rule gives way; this one does not need to: it only waits
+// when waiting is expected to end the job sooner.)
+inline bool finishes_sooner(double work, double here, Time now, double there, Time there_from) {
+  if (here <= 0 || there <= 0) return false;
+  return there_from + work / there < now + work / here;
+}
 
 class ModelRanker {
  public:
@@ -27,8 +41,10 @@ class ModelRanker {
   // `waiting_per_type`: how many waiting jobs of each workload type have a choice of models.
   void begin_pass(const ThroughputMatrix &tp, const std::vector<int64_t> &waiting_per_type);
   // Allowed models in the order to try; models the job declines are left out.
+  // `single_worker`: the job has one worker (see HeteroOptions::single_worker_fastest).
   void rank(const ThroughputMatrix &tp, const ClusterState &state, int type,
-            const std::vector<ModelId> &allowed, Time waited, std::vector<ModelId> &out) const;
+            const std::vector<ModelId> &allowed, Time waited, std::vector<ModelId> &out,
+            bool single_worker = false) const;
   double competition(ModelId m) const { return competition_[size_t(m)]; }
 
  private:

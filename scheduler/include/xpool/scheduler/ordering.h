@@ -31,6 +31,7 @@ struct QueueKey {
   int64_t memory_mb = 0;      // memory of the whole gang
   uint64_t allowed_mask = 0;  // allowed device models (0: more than 64 models, no shortcut)
   uint64_t shape = 0;         // hash of what decides whether the job can be placed
+  Time expected = kNever;     // expected duration (kNever: none given)
   bool fractional = false;
   bool examined = false;  // its wait reason has been set once
   bool removed = false;   // left the queue (started, cancelled); dropped at the next prepare()

@@ -44,7 +44,15 @@ SchedulerConfig policy_preset(const std::string &name);
 enum class JobState : uint8_t { kWaiting, kRunning, kFinished, kRejected, kStopped, kCancelled };
 
 struct WaitReason {
-  enum class Kind : uint8_t { kNone, kQuota, kCapacity, kReservation, kDeclined, kNotConsidered };
+  enum class Kind : uint8_t {
+    kNone,
+    kQuota,
+    kCapacity,
+    kReservation,
+    kDeclined,
+    kFasterSoon,
+    kNotConsidered
+  };
   Kind kind = Kind::kNotConsidered;
   QuotaCheck quota;
   ModelId model = -1;
@@ -155,12 +163,23 @@ class Scheduler {
   JobQueue &queue_of(const JobRecord &rec);
   void enqueue(JobId id, Time now, bool head);
   bool consider(JobId id, PassContext &ctx);
+  bool consider_job(JobId id, PassContext &ctx);
   bool cannot_start(const QueueKey &key, const PassContext &ctx) const;
   bool try_preempt(JobId id, const std::vector<ModelId> &order, PassContext &ctx);
   void start(JobId id, Placement p, PassContext &ctx);
   void end_run(JobId id, Time now, bool release_capacity = true);
   void make_reservation(JobId id, const std::vector<ModelId> &models, PassContext &ctx);
+  bool make_node_reservation(JobId id, const std::vector<ModelId> &models, PassContext &ctx);
+  void node_drains(ModelId m, Time now, size_t limit, std::vector<NodeDrain> &out) const;
+  // Whether only the devices held for a node-aware reservation keep the job from fitting.
+  bool held_back(const JobSpec &s, ModelId m, const PassContext &ctx) const;
+  void release_held(PassContext &ctx);
+  void rehold(PassContext &ctx);
   std::string check_never_fits(const JobRecord &rec) const;
+  // Heterogeneity-aware: a faster allowed model whose devices are expected free soon enough
+  // that the job finishes sooner by waiting for it than by starting on `m` now (-1: none).
+  ModelId sooner_elsewhere(const JobRecord &rec, ModelId m, const std::vector<ModelId> &order,
+                           Time now, Time *until) const;
 
   Cluster cluster_;
   ThroughputMatrix throughput_;
@@ -185,6 +204,8 @@ class Scheduler {
   // Expected (end, milli) of the running jobs per device model, kept sorted as jobs start and
   // end, so that a reservation's shadow time reads only the first few.
   std::vector<std::multiset<std::pair<Time, int64_t>>> releases_;
+  // Scratch of the node-aware reservation (kept between passes for its capacity).
+  std::vector<NodeDrain> drain_scratch_[2];
 };
 
 }  // namespace xpool::sched
