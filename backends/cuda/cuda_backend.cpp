@@ -20,7 +20,9 @@ ScopedContext::~ScopedContext() {
   if (changed_) api_.cuCtxSetCurrent(previous_);
 }
 
-uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
+uint64_t defaultTimeoutNs() {
+  return xpbDefaultTimeoutNs();
+}
 
 }  // namespace xpool::cuda
 

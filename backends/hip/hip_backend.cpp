@@ -75,7 +75,9 @@ Clock::time_point deadlineAfter(uint64_t timeout_ns) {
   return Clock::now() + std::chrono::nanoseconds(timeout_ns < kMaxNs ? timeout_ns : kMaxNs);
 }
 
-uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
+uint64_t defaultTimeoutNs() {
+  return xpbDefaultTimeoutNs();
+}
 
 EventPool::~EventPool() {
   for (auto &list : free_) {

@@ -63,7 +63,9 @@ void logf(xpbContext *ctx, xpbLogLevel level, const char *format, ...) {
   ctx->host->log(level, "level_zero", text.c_str());
 }
 
-uint64_t defaultTimeoutNs() { return xpbDefaultTimeoutNs(); }
+uint64_t defaultTimeoutNs() {
+  return xpbDefaultTimeoutNs();
+}
 
 // ---- event slots ----------------------------------------------------------
 

@@ -36,8 +36,8 @@ typedef struct xpCpuKernelContext {
   size_t struct_size;
   xpDim3 grid_dim;
   xpDim3 block_dim;
-  xpDim3 block_idx;        /* the block this call runs */
-  void *shared_mem;        /* dynamic shared memory of this block, or NULL */
+  xpDim3 block_idx; /* the block this call runs */
+  void *shared_mem; /* dynamic shared memory of this block, or NULL */
   size_t shared_mem_bytes;
 } xpCpuKernelContext;
 
@@ -49,9 +49,9 @@ typedef void (*xpCpuKernelFn)(const xpCpuKernelContext *ctx, void *const *args);
 #else
 #define XP_CPU_EXTERN_C
 #endif
-#define XP_CPU_KERNEL(name)                                                        \
-  XP_CPU_EXTERN_C __attribute__((visibility("default"))) void name(                \
-      const xpCpuKernelContext *ctx, void *const *args)
+#define XP_CPU_KERNEL(name)                                                                       \
+  XP_CPU_EXTERN_C __attribute__((visibility("default"))) void name(const xpCpuKernelContext *ctx, \
+                                                                   void *const *args)
 #define XP_CPU_ARG(type, index) (*(type *)args[(index)])
 
 #ifdef __cplusplus

@@ -85,15 +85,15 @@ XP_API xpStatus xpShutdown(void);
 #define XP_PATH_MAX 1024
 
 typedef struct xpBackendInfo {
-  size_t struct_size;          /* set by the caller to sizeof(xpBackendInfo) */
-  char name[XP_NAME_MAX];      /* "cpu", "opencl", "cuda", ... */
-  int available;               /* 1 when the plugin loaded and its vendor stack answered */
-  int device_count;            /* devices this backend contributes to the pool */
-  int first_device;            /* pool ordinal of its first device (-1 if none) */
-  char reason[XP_REASON_MAX];  /* why it is unavailable, or "" */
+  size_t struct_size;         /* set by the caller to sizeof(xpBackendInfo) */
+  char name[XP_NAME_MAX];     /* "cpu", "opencl", "cuda", ... */
+  int available;              /* 1 when the plugin loaded and its vendor stack answered */
+  int device_count;           /* devices this backend contributes to the pool */
+  int first_device;           /* pool ordinal of its first device (-1 if none) */
+  char reason[XP_REASON_MAX]; /* why it is unavailable, or "" */
   char plugin_path[XP_PATH_MAX];
-  char vendor_version[160];    /* e.g. "OpenCL 3.0 PoCL 3.1 ...", "" if unknown */
-  uint32_t abi_major, abi_minor;    /* backend ABI the plugin speaks */
+  char vendor_version[160];      /* e.g. "OpenCL 3.0 PoCL 3.1 ...", "" if unknown */
+  uint32_t abi_major, abi_minor; /* backend ABI the plugin speaks */
 } xpBackendInfo;
 
 /* Number of backends the runtime knows of: every plugin found or requested,
@@ -109,25 +109,25 @@ XP_API xpStatus xpBackendGetInfo(int index, xpBackendInfo *info);
 #define XP_HOST_DEVICE (-1)
 
 typedef struct xpDeviceProps {
-  size_t struct_size;              /* set by the caller to sizeof(xpDeviceProps) */
-  int device;                      /* pool ordinal */
-  int backend_index;               /* index for xpBackendGetInfo */
-  int backend_device;              /* ordinal inside its backend */
-  char backend[XP_NAME_MAX];       /* "cpu", "opencl", ... */
+  size_t struct_size;        /* set by the caller to sizeof(xpDeviceProps) */
+  int device;                /* pool ordinal */
+  int backend_index;         /* index for xpBackendGetInfo */
+  int backend_device;        /* ordinal inside its backend */
+  char backend[XP_NAME_MAX]; /* "cpu", "opencl", ... */
   char vendor[XP_NAME_MAX];
   char name[256];
   uint8_t uuid[16];
-  char stable_id[96];              /* "<backend>:<uuid hex>": the same on every run */
-  uint64_t memory_total;           /* bytes */
-  uint64_t memory_free;            /* bytes, as the backend reports it now */
-  uint64_t memory_allocated;       /* bytes this process holds through xpool */
-  int compute_units;               /* cores, SMs, CUs or EUs */
+  char stable_id[96];        /* "<backend>:<uuid hex>": the same on every run */
+  uint64_t memory_total;     /* bytes */
+  uint64_t memory_free;      /* bytes, as the backend reports it now */
+  uint64_t memory_allocated; /* bytes this process holds through xpool */
+  int compute_units;         /* cores, SMs, CUs or EUs */
   int max_threads_per_block;
-  uint64_t shared_mem_per_block;   /* bytes of dynamic shared/local memory */
-  char pci_bus_id[32];             /* "0000:41:00.0", or "" when not a PCI device */
-  int numa_node;                   /* host NUMA node closest to the device, -1 unknown */
-  int host_addressable;            /* 1 if the host may dereference its memory directly */
-  int compute_major, compute_minor;/* vendor's architecture version, 0 when none */
+  uint64_t shared_mem_per_block;    /* bytes of dynamic shared/local memory */
+  char pci_bus_id[32];              /* "0000:41:00.0", or "" when not a PCI device */
+  int numa_node;                    /* host NUMA node closest to the device, -1 unknown */
+  int host_addressable;             /* 1 if the host may dereference its memory directly */
+  int compute_major, compute_minor; /* vendor's architecture version, 0 when none */
   /* A pointer passed as a kernel argument must lie a multiple of this many
    * bytes into its allocation (1: any address). OpenCL 1.2 passes interior
    * pointers as sub-buffers, which need CL_DEVICE_MEM_BASE_ADDR_ALIGN. Copies
@@ -145,7 +145,7 @@ typedef enum xpAffinity {
   XP_AFFINITY_SAME_DEVICE = 0,
   XP_AFFINITY_SAME_PCI_SWITCH = 1, /* share a PCI bridge below the host bridge */
   XP_AFFINITY_SAME_NUMA_NODE = 2,
-  XP_AFFINITY_SAME_HOST = 3        /* only the host links them */
+  XP_AFFINITY_SAME_HOST = 3 /* only the host links them */
 } xpAffinity;
 
 XP_API const char *xpAffinityName(xpAffinity affinity);
@@ -159,8 +159,8 @@ typedef struct xpHostTopology {
   size_t struct_size;
   int sockets;
   int numa_nodes;
-  int cores;        /* physical cores */
-  int pus;          /* hardware threads */
+  int cores; /* physical cores */
+  int pus;   /* hardware threads */
   uint64_t memory_total;
   char hostname[256];
 } xpHostTopology;
@@ -189,7 +189,7 @@ XP_API xpStatus xpMallocHost(size_t bytes, void **ptr);
 XP_API xpStatus xpFreeHost(void *ptr);
 
 typedef enum xpMemoryType {
-  XP_MEMORY_UNKNOWN = 0,    /* not allocated by xpool: treated as pageable host memory */
+  XP_MEMORY_UNKNOWN = 0, /* not allocated by xpool: treated as pageable host memory */
   XP_MEMORY_DEVICE = 1,
   XP_MEMORY_HOST_PINNED = 2
 } xpMemoryType;
@@ -197,10 +197,10 @@ typedef enum xpMemoryType {
 typedef struct xpPointerAttributes {
   size_t struct_size;
   xpMemoryType type;
-  int device;        /* owner; XP_HOST_DEVICE for host memory */
-  void *base;        /* start of the allocation holding the pointer */
-  size_t size;       /* size of that allocation */
-  size_t offset;     /* pointer - base */
+  int device;    /* owner; XP_HOST_DEVICE for host memory */
+  void *base;    /* start of the allocation holding the pointer */
+  size_t size;   /* size of that allocation */
+  size_t offset; /* pointer - base */
 } xpPointerAttributes;
 
 XP_API xpStatus xpPointerGetAttributes(const void *ptr, xpPointerAttributes *attributes);
@@ -285,8 +285,8 @@ XP_API const char *xpModuleFormatName(xpModuleFormat format);
 /* Loads a module from bytes in a backend's native form. `options` are build
  * options for source formats (may be NULL). A failed build returns
  * XP_ERROR_BUILD with the compiler's log in the message. */
-XP_API xpStatus xpModuleLoadData(int device, xpModuleFormat format, const void *data,
-                                 size_t bytes, const char *options, xpModule *module);
+XP_API xpStatus xpModuleLoadData(int device, xpModuleFormat format, const void *data, size_t bytes,
+                                 const char *options, xpModule *module);
 /* Reads a file and loads it; the format comes from the extension (.so, .cl,
  * .spv, .ptx, .cubin, .fatbin, .cu, .hsaco) unless given explicitly. */
 XP_API xpStatus xpModuleLoadFile(int device, xpModuleFormat format, const char *path,
