@@ -82,6 +82,16 @@ void StreamErrors::record(xpStatus failed, const std::string &what) {
   }
 }
 
+void StreamErrors::setRunning(std::string what) {
+  std::lock_guard lock(mutex);
+  running = std::move(what);
+}
+
+std::string StreamErrors::currentlyRunning() {
+  std::lock_guard lock(mutex);
+  return running;
+}
+
 xpStatus StreamErrors::take(std::string *what) {
   std::lock_guard lock(mutex);
   xpStatus result = std::exchange(status, XP_SUCCESS);

@@ -38,8 +38,11 @@ struct StreamErrors {
   std::mutex mutex;
   xpStatus status = XP_SUCCESS;
   std::string message;
+  std::string running;  // what runtime work the stream is in now, if any
   void record(xpStatus failed, const std::string &what);
   xpStatus take(std::string *what);
+  void setRunning(std::string what);
+  std::string currentlyRunning();
 };
 
 struct Device {

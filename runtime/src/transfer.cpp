@@ -36,7 +36,9 @@ struct RuntimeWork {
 
 void runRuntimeWork(void *user_data) {
   std::unique_ptr<RuntimeWork> work(static_cast<RuntimeWork *>(user_data));
+  work->errors->setRunning(work->what);
   xpStatus status = work->fn();
+  work->errors->setRunning({});
   if (status != XP_SUCCESS) {
     work->errors->record(status, fmt::format("{}: {}", work->what, lastError()));
     logger("runtime")->error("{}: {}", work->what, lastError());
@@ -225,8 +227,12 @@ xpStatus enqueueFill(Runtime &runtime, xpStream stream, const Endpoint &dst, int
 xpStatus synchronizeStream(xpStream stream, uint64_t timeout_ns, const char *call) {
   xpStatus status = stream->device->api().stream_synchronize(stream->native, timeout_ns);
   if (status != XP_SUCCESS) {
-    return fail(status, "{}: stream {} on device {} ({}): {}", call, static_cast<void *>(stream),
-                stream->device->ordinal, stream->device->backend->name, lastError());
+    // Say what the stream is stuck in when it is the runtime's own work
+    // (a wait for another backend's event, a staged copy).
+    const std::string running = stream->errors->currentlyRunning();
+    return fail(status, "{}: stream {} on device {} ({}): {}{}{}", call,
+                static_cast<void *>(stream), stream->device->ordinal, stream->device->backend->name,
+                lastError(), running.empty() ? "" : "; it is running: ", running);
   }
   std::string what;
   status = stream->errors->take(&what);
