@@ -77,7 +77,9 @@ XP_API void xpClearLastError(void);
 XP_API xpStatus xpInit(void);
 
 /* Releases everything the runtime holds once the last xpInit is matched.
- * Allocations, streams, events and modules still alive are freed. */
+ * Allocations, streams, events and modules still alive are freed. The call
+ * that ends the runtime must not overlap other xpool calls on other threads
+ * (as with cudaDeviceReset); every other call is thread-safe. */
 XP_API xpStatus xpShutdown(void);
 
 #define XP_NAME_MAX 64
