@@ -87,9 +87,21 @@ void StreamErrors::setRunning(std::string what) {
   running = std::move(what);
 }
 
-std::string StreamErrors::currentlyRunning() {
+void StreamErrors::finishRunning(xpStatus result, const std::string &what) {
   std::lock_guard lock(mutex);
-  return running;
+  running.clear();
+  if (result != XP_SUCCESS && status == XP_SUCCESS) {
+    status = result;
+    message = what;
+  }
+}
+
+std::string StreamErrors::describeStuck() {
+  std::lock_guard lock(mutex);
+  if (!running.empty()) return "it is running: " + running;
+  if (status == XP_SUCCESS) return {};
+  status = XP_SUCCESS;
+  return "its runtime work failed: " + std::exchange(message, {});
 }
 
 xpStatus StreamErrors::take(std::string *what) {

@@ -42,7 +42,13 @@ struct StreamErrors {
   void record(xpStatus failed, const std::string &what);
   xpStatus take(std::string *what);
   void setRunning(std::string what);
-  std::string currentlyRunning();
+  // Ends the running work and records its failure in one step, so that a
+  // synchronize that gives up meanwhile sees one or the other.
+  void finishRunning(xpStatus result, const std::string &what);
+  // What a stream that did not finish in time is stuck in: the runtime work
+  // running now or, when that work has just failed, its failure (taken, so
+  // it is reported once). Empty when it is the backend's own work.
+  std::string describeStuck();
 };
 
 struct Device {

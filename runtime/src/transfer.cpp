@@ -38,10 +38,11 @@ void runRuntimeWork(void *user_data) {
   std::unique_ptr<RuntimeWork> work(static_cast<RuntimeWork *>(user_data));
   work->errors->setRunning(work->what);
   xpStatus status = work->fn();
-  work->errors->setRunning({});
   if (status != XP_SUCCESS) {
-    work->errors->record(status, fmt::format("{}: {}", work->what, lastError()));
     logger("runtime")->error("{}: {}", work->what, lastError());
+    work->errors->finishRunning(status, fmt::format("{}: {}", work->what, lastError()));
+  } else {
+    work->errors->finishRunning(XP_SUCCESS, {});
   }
 }
 
@@ -229,10 +230,10 @@ xpStatus synchronizeStream(xpStream stream, uint64_t timeout_ns, const char *cal
   if (status != XP_SUCCESS) {
     // Say what the stream is stuck in when it is the runtime's own work
     // (a wait for another backend's event, a staged copy).
-    const std::string running = stream->errors->currentlyRunning();
+    const std::string stuck = stream->errors->describeStuck();
     return fail(status, "{}: stream {} on device {} ({}): {}{}{}", call,
                 static_cast<void *>(stream), stream->device->ordinal, stream->device->backend->name,
-                lastError(), running.empty() ? "" : "; it is running: ", running);
+                lastError(), stuck.empty() ? "" : "; ", stuck);
   }
   std::string what;
   status = stream->errors->take(&what);
