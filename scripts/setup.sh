@@ -15,6 +15,9 @@ packages=(
   # headers (and loaders) of the other vendor APIs: their plugins build and
   # report "no device" cleanly on machines without that hardware
   libze-dev libamdhip64-dev
+  # xccl: mpirun launch and the MPI bootstrap, UCX transport, and the Open MPI
+  # and Gloo peers its benchmarks measure against
+  libopenmpi-dev openmpi-bin libucx-dev libgloo-dev
 )
 
 missing=()

@@ -1,0 +1,92 @@
+#include "config.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "logging.h"
+
+namespace xpool::xccl {
+namespace {
+
+// An unsigned value with an optional K/M/G suffix; `fallback` when unset or bad.
+uint64_t readSize(const char *name, uint64_t fallback, uint64_t minimum) {
+  const char *text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char *end = nullptr;
+  unsigned long long value = std::strtoull(text, &end, 10);
+  if (end != text) {
+    switch (*end) {
+      case 'k':
+      case 'K':
+        value <<= 10;
+        ++end;
+        break;
+      case 'm':
+      case 'M':
+        value <<= 20;
+        ++end;
+        break;
+      case 'g':
+      case 'G':
+        value <<= 30;
+        ++end;
+        break;
+      default:
+        break;
+    }
+  }
+  if (end == text || *end != '\0' || value < minimum) {
+    logger()->warn("{}={} is not a number >= {}; using {}", name, text, minimum, fallback);
+    return fallback;
+  }
+  return value;
+}
+
+template <typename Enum, size_t N>
+Enum readChoice(const char *name, Enum fallback, const char *const (&names)[N]) {
+  const char *text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  for (size_t i = 0; i < N; ++i) {
+    if (strcasecmp(text, names[i]) == 0) return static_cast<Enum>(i);
+  }
+  logger()->warn("{}={} is not one of the known values; using {}", name, text,
+                 names[static_cast<size_t>(fallback)]);
+  return fallback;
+}
+
+constexpr const char *kTransportNames[] = {"auto", "shm", "tcp"};
+constexpr const char *kAlgoNames[] = {"auto", "ring", "direct", "tree"};
+
+}  // namespace
+
+const char *transportName(TransportChoice choice) {
+  return kTransportNames[static_cast<size_t>(choice)];
+}
+const char *algoName(AlgoChoice choice) {
+  return kAlgoNames[static_cast<size_t>(choice)];
+}
+
+Config readConfig() {
+  Config config;
+  config.timeout_ms =
+      static_cast<uint32_t>(readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1) > UINT32_MAX
+                                ? UINT32_MAX
+                                : readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1));
+  config.transport = readChoice("XCCL_TRANSPORT", config.transport, kTransportNames);
+  config.algo = readChoice("XCCL_ALGO", config.algo, kAlgoNames);
+  config.sockets_per_peer =
+      static_cast<int>(readSize("XCCL_SOCKETS_PER_PEER", config.sockets_per_peer, 1));
+  if (config.sockets_per_peer > 16) config.sockets_per_peer = 16;
+  // The FIFO is a multiple of 64 bytes so that every message starts on a
+  // cache line and no element straddles the wrap-around.
+  config.shm_fifo_bytes =
+      readSize("XCCL_SHM_FIFO_BYTES", config.shm_fifo_bytes, 4096) & ~size_t{63};
+  config.chunk_bytes = readSize("XCCL_CHUNK_BYTES", config.chunk_bytes, 4096) & ~size_t{63};
+  config.direct_max_bytes = readSize("XCCL_DIRECT_MAX_BYTES", config.direct_max_bytes, 0);
+  config.inline_enabled = readSize("XCCL_INLINE", 1, 0) != 0;
+  config.check = readSize("XCCL_CHECK", 0, 0) != 0;
+  if (const char *ifname = std::getenv("XCCL_SOCKET_IFNAME")) config.socket_ifname = ifname;
+  return config;
+}
+
+}  // namespace xpool::xccl

@@ -1,0 +1,33 @@
+// Settings read from XCCL_* environment variables (docs/xccl.md lists them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace xpool::xccl {
+
+enum class TransportChoice { kAuto, kShm, kTcp };
+enum class AlgoChoice { kAuto, kRing, kDirect, kTree };
+
+struct Config {
+  uint32_t timeout_ms = 300000;                        // XCCL_TIMEOUT_MS: every wait's deadline
+  TransportChoice transport = TransportChoice::kAuto;  // XCCL_TRANSPORT=auto|shm|tcp
+  AlgoChoice algo = AlgoChoice::kAuto;                 // XCCL_ALGO=auto|ring|direct|tree
+  int sockets_per_peer = 2;                            // XCCL_SOCKETS_PER_PEER (TCP)
+  size_t shm_fifo_bytes = size_t{4} << 20;             // XCCL_SHM_FIFO_BYTES, per ordered pair
+  size_t chunk_bytes = size_t{512} << 10;              // XCCL_CHUNK_BYTES: pipelining unit
+  size_t direct_max_bytes = size_t{256} << 10;         // XCCL_DIRECT_MAX_BYTES (auto choice)
+  bool inline_enabled = true;  // XCCL_INLINE=0 always goes through the stream
+  bool check = false;          // XCCL_CHECK=1 compares calls across ranks
+  std::string socket_ifname;   // XCCL_SOCKET_IFNAME
+};
+
+// Reads the environment each time (a test may change it between comms);
+// bad values are reported as warnings and replaced by the defaults.
+Config readConfig();
+
+const char *transportName(TransportChoice choice);
+const char *algoName(AlgoChoice choice);
+
+}  // namespace xpool::xccl

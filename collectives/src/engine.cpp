@@ -1,0 +1,246 @@
+#include "engine.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "communicator.h"
+
+namespace xpool::xccl {
+namespace {
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spin, then yield, then sleep: spinning is what makes small messages fast,
+// sleeping is what lets 8 ranks share 2 cores.
+constexpr int kSpinPolls = 1000;
+constexpr auto kYieldPhase = std::chrono::milliseconds(2);
+constexpr auto kSleep = std::chrono::microseconds(50);
+constexpr auto kControlPollInterval = std::chrono::milliseconds(1);
+
+size_t bytesMoved(const Request &request) {
+  size_t moved = request.done;
+  for (size_t part : request.part_done) moved += part;
+  return moved;
+}
+
+const char *kindName(Request::Kind kind) {
+  switch (kind) {
+    case Request::Kind::kSend:
+      return "send";
+    case Request::Kind::kRecv:
+      return "receive";
+    case Request::Kind::kRecvReduce:
+      return "receive-and-reduce";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void Engine::start(int nranks) {
+  const size_t n = static_cast<size_t>(nranks);
+  send_queues_.assign(n, {});
+  recv_queues_.assign(n, {});
+  control_partial_.assign(n, {});
+  checks_.assign(n, {});
+  departed_.assign(n, false);
+}
+
+void Engine::post(Request *request) {
+  if (request->bytes == 0) {
+    request->complete = true;
+    return;
+  }
+  auto &queue = request->kind == Request::Kind::kSend ? send_queues_ : recv_queues_;
+  queue[static_cast<size_t>(request->peer)].push_back(request);
+}
+
+void Engine::clear() {
+  for (auto &queue : send_queues_) queue.clear();
+  for (auto &queue : recv_queues_) queue.clear();
+}
+
+xcclResult_t Engine::progressOnce(bool *moved) {
+  *moved = false;
+  for (size_t p = 0; p < send_queues_.size(); ++p) {
+    Peer &peer = comm_->peers[p];
+    for (auto *queues : {&send_queues_, &recv_queues_}) {
+      auto &queue = (*queues)[p];
+      while (!queue.empty()) {
+        Request &request = *queue.front();
+        const size_t before = bytesMoved(request);
+        const xcclResult_t result = queues == &send_queues_ ? peer.channel->progressSend(request)
+                                                            : peer.channel->progressRecv(request);
+        if (result != xcclSuccess) {
+          return fail(result, "{} ({} of {} bytes, over {}): {}", peer.label,
+                      kindName(request.kind), request.bytes, peer.channel->name(), lastError());
+        }
+        if (bytesMoved(request) != before) *moved = true;
+        if (!request.complete) break;
+        *moved = true;
+        queue.pop_front();
+      }
+    }
+  }
+  return xcclSuccess;
+}
+
+std::string Engine::describePending() const {
+  std::string text;
+  for (size_t p = 0; p < send_queues_.size(); ++p) {
+    for (const auto *queues : {&send_queues_, &recv_queues_}) {
+      const auto &queue = (*queues)[p];
+      if (queue.empty()) continue;
+      const Request &request = *queue.front();
+      const size_t moved = bytesMoved(request);
+      text += fmt::format("{}{} of {} bytes with {} stuck at {} bytes ({} more queued)",
+                          text.empty() ? "" : "; ", kindName(request.kind), request.bytes,
+                          comm_->peers[p].label, std::min(moved, request.bytes), queue.size() - 1);
+    }
+  }
+  return text.empty() ? "nothing pending" : text;
+}
+
+xcclResult_t Engine::readControl(int p, const OpLabel &what) {
+  Peer &peer = comm_->peers[static_cast<size_t>(p)];
+  std::string &partial = control_partial_[static_cast<size_t>(p)];
+  for (;;) {
+    char buffer[sizeof(ControlFrame)];
+    const size_t wanted = sizeof buffer - partial.size();
+    const long got = recvSome(peer.control, buffer, wanted);
+    if (got == 0) return xcclSuccess;
+    if (got == kSocketClosed || got == kSocketFailed) {
+      if (departed_[static_cast<size_t>(p)]) return xcclSuccess;
+      return fail(xcclRemoteError, "{}: {} disconnected (exited, was killed or aborted)", what,
+                  peer.label);
+    }
+    partial.append(buffer, static_cast<size_t>(got));
+    if (partial.size() < sizeof(ControlFrame)) continue;
+    ControlFrame frame;
+    std::memcpy(&frame, partial.data(), sizeof frame);
+    partial.clear();
+    frame.text[sizeof frame.text - 1] = '\0';
+    switch (frame.type) {
+      case ControlFrame::kAbort:
+        return fail(xcclRemoteError, "{}: rank {} failed and ended the communicator: {}", what,
+                    frame.origin, frame.text);
+      case ControlFrame::kCheck:
+        checks_[static_cast<size_t>(p)].push_back(frame);
+        break;
+      case ControlFrame::kGoodbye:
+        departed_[static_cast<size_t>(p)] = true;
+        break;
+      default:
+        return fail(xcclInternalError, "{}: unknown control frame type {} from {}", what,
+                    frame.type, peer.label);
+    }
+  }
+}
+
+xcclResult_t Engine::pollControl(const OpLabel &what) {
+  const size_t n = static_cast<size_t>(comm_->nranks);
+  std::vector<pollfd> fds;
+  std::vector<int> ranks;
+  for (size_t p = 0; p < n; ++p) {
+    if (static_cast<int>(p) == comm_->rank || !comm_->peers[p].control.valid()) continue;
+    fds.push_back({comm_->peers[p].control.fd(), POLLIN, 0});
+    ranks.push_back(static_cast<int>(p));
+  }
+  if (fds.empty() || poll(fds.data(), fds.size(), 0) <= 0) return xcclSuccess;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (fds[i].revents != 0) XCCL_RETURN_IF_ERROR(readControl(ranks[i], what));
+  }
+  return xcclSuccess;
+}
+
+xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel &what) {
+  const Deadline deadline = comm_->deadline();
+  auto last_control = Clock::now();
+  auto last_move = last_control;
+  for (int idle_polls = 0;; ++idle_polls) {
+    bool moved = false;
+    const xcclResult_t progressed = progressOnce(&moved);
+    if (progressed != xcclSuccess) return fail(progressed, "{}: {}", what, lastError());
+    if (std::all_of(requests, requests + count, [](Request *r) { return r->complete; })) {
+      return xcclSuccess;
+    }
+    if (comm_->aborted.load(std::memory_order_relaxed)) {
+      return fail(xcclRemoteError, "{}: the communicator was aborted (xcclCommAbort)", what);
+    }
+    const auto now = Clock::now();
+    if (moved) {
+      idle_polls = 0;
+      last_move = now;
+    }
+    if (now - last_control >= kControlPollInterval) {
+      last_control = now;
+      XCCL_RETURN_IF_ERROR(pollControl(what));
+      for (size_t i = 0; i < count && !moved; ++i) {
+        const Request &request = *requests[i];
+        if (!request.complete && departed_[static_cast<size_t>(request.peer)]) {
+          return fail(xcclRemoteError,
+                      "{}: {} destroyed its communicator while this rank still expected it to "
+                      "{} {} bytes",
+                      what, comm_->peers[static_cast<size_t>(request.peer)].label,
+                      request.kind == Request::Kind::kSend ? "receive" : "send", request.bytes);
+        }
+      }
+    }
+    if (deadline.passed()) {
+      return fail(xcclTimeout, "{}: no progress within XCCL_TIMEOUT_MS={} ms: {}", what,
+                  comm_->config.timeout_ms, describePending());
+    }
+    if (idle_polls < kSpinPolls) {
+      cpuRelax();
+    } else if (now - last_move < kYieldPhase) {
+      sched_yield();
+    } else {
+      std::this_thread::sleep_for(kSleep);
+    }
+  }
+}
+
+xcclResult_t Engine::receiveCheck(int peer, ControlFrame *frame, const OpLabel &what) {
+  const Deadline deadline = comm_->deadline();
+  XCCL_RETURN_IF_ERROR(pollControl(what));
+  auto &queue = checks_[static_cast<size_t>(peer)];
+  while (queue.empty()) {
+    if (comm_->aborted.load()) {
+      return fail(xcclRemoteError, "{}: the communicator was aborted (xcclCommAbort)", what);
+    }
+    if (deadline.passed()) {
+      return fail(xcclTimeout,
+                  "{}: XCCL_CHECK: {} did not announce its operation within {} ms (is it in "
+                  "another operation, or does it run without XCCL_CHECK=1?)",
+                  what, comm_->peers[static_cast<size_t>(peer)].label, comm_->config.timeout_ms);
+    }
+    pollfd entry{comm_->peers[static_cast<size_t>(peer)].control.fd(), POLLIN, 0};
+    poll(&entry, 1, 1);
+    XCCL_RETURN_IF_ERROR(pollControl(what));
+  }
+  *frame = queue.front();
+  queue.pop_front();
+  return xcclSuccess;
+}
+
+void Engine::sayGoodbye() {
+  ControlFrame frame;
+  frame.type = ControlFrame::kGoodbye;
+  frame.origin = comm_->rank;
+  for (size_t p = 0; p < comm_->peers.size(); ++p) {
+    if (static_cast<int>(p) == comm_->rank || !comm_->peers[p].control.valid()) continue;
+    sendAll(comm_->peers[p].control, &frame, sizeof frame, Deadline::afterMs(100),
+            comm_->peers[p].label);
+  }
+}
+
+}  // namespace xpool::xccl
