@@ -1,11 +1,13 @@
-# `cmake --install` gives a usable package: headers, the runtime library,
+# `cmake --install` gives a usable package: headers, the runtime and xccl libraries,
 # plugins in lib/xpool/backends, a CMake package (find_package(xpool)) and a
 # pkg-config file (pkg-config --cflags --libs xpool).
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/runtime/include/xpool"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
-install(TARGETS xpool_headers xpool_runtime EXPORT xpoolTargets
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/collectives/include/xpool"
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(TARGETS xpool_headers xpool_runtime xpool_xccl EXPORT xpoolTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
@@ -26,4 +28,6 @@ install(FILES "${PROJECT_BINARY_DIR}/xpoolConfig.cmake"
 file(RELATIVE_PATH XPOOL_PC_PREFIX_FROM_PCDIR "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 string(REGEX REPLACE "/$" "" XPOOL_PC_PREFIX_FROM_PCDIR "${XPOOL_PC_PREFIX_FROM_PCDIR}")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/xpool.pc.in" "${PROJECT_BINARY_DIR}/xpool.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/xpool.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+configure_file("${PROJECT_SOURCE_DIR}/cmake/xccl.pc.in" "${PROJECT_BINARY_DIR}/xccl.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/xpool.pc" "${PROJECT_BINARY_DIR}/xccl.pc"
+  DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
