@@ -192,6 +192,11 @@ void retain(xcclComm *comm) {
 
 void release(xcclComm *comm) {
   if (comm->references.fetch_sub(1) != 1) return;
+  for (xpEvent event :
+       {comm->staged_in[0], comm->staged_in[1], comm->staged_out[0], comm->staged_out[1]}) {
+    if (event != nullptr) xpEventDestroy(event);
+  }
+  if (comm->copy_out_stream != nullptr) xpStreamDestroy(comm->copy_out_stream);
   if (comm->own_stream != nullptr) xpStreamDestroy(comm->own_stream);
   if (comm->copy_stream != nullptr) xpStreamDestroy(comm->copy_stream);
   const bool had_device = comm->own_stream != nullptr;
@@ -247,6 +252,9 @@ xcclResult_t createCommunicator(int nranks, const UniqueIdContents &id, int rank
   }
   comm->peers.resize(static_cast<size_t>(nranks));
   comm->engine.start(nranks);
+  for (const PeerInfo &info : comm->infos) {
+    if (info.host_addressable == 0) comm->chunk_staging = true;
+  }
   for (int p = 0; p < nranks; ++p) {
     const PeerInfo &info = comm->infos[static_cast<size_t>(p)];
     comm->peers[static_cast<size_t>(p)].label =

@@ -66,8 +66,14 @@ struct xcclComm {
   std::vector<xpool::xccl::PeerInfo> infos;
   std::vector<xpool::xccl::Peer> peers;  // indexed by rank; peers[rank] is unused
   xpool::xccl::Engine engine{this};
-  xpStream own_stream = nullptr;   // for calls with a NULL stream
-  xpStream copy_stream = nullptr;  // staging copies of non-host-addressable memory
+  xpStream own_stream = nullptr;       // for calls with a NULL stream
+  xpStream copy_stream = nullptr;      // staging copies of non-host-addressable memory
+  xpStream copy_out_stream = nullptr;  // the pipeline's copies back (staging.cpp)
+  xpEvent staged_in[2] = {nullptr, nullptr};
+  xpEvent staged_out[2] = {nullptr, nullptr};
+  // Some rank's device is not host-addressable: element-wise collectives run
+  // in chunks on every rank (see staging.h).
+  bool chunk_staging = false;
   xpool::xccl::HostBuffer scratch;
   xpool::xccl::HostBuffer stage_in;
   xpool::xccl::HostBuffer stage_out;

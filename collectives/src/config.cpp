@@ -82,6 +82,8 @@ Config readConfig() {
   config.shm_fifo_bytes =
       readSize("XCCL_SHM_FIFO_BYTES", config.shm_fifo_bytes, 4096) & ~size_t{63};
   config.chunk_bytes = readSize("XCCL_CHUNK_BYTES", config.chunk_bytes, 4096) & ~size_t{63};
+  config.stage_chunk_bytes =
+      readSize("XCCL_STAGE_CHUNK_BYTES", config.stage_chunk_bytes, 4096) & ~size_t{63};
   config.direct_max_bytes = readSize("XCCL_DIRECT_MAX_BYTES", config.direct_max_bytes, 0);
   config.inline_enabled = readSize("XCCL_INLINE", 1, 0) != 0;
   config.check = readSize("XCCL_CHECK", 0, 0) != 0;

@@ -17,10 +17,11 @@ struct Config {
   int sockets_per_peer = 2;                            // XCCL_SOCKETS_PER_PEER (TCP)
   size_t shm_fifo_bytes = size_t{4} << 20;             // XCCL_SHM_FIFO_BYTES, per ordered pair
   size_t chunk_bytes = size_t{512} << 10;              // XCCL_CHUNK_BYTES: pipelining unit
-  size_t direct_max_bytes = size_t{256} << 10;         // XCCL_DIRECT_MAX_BYTES (auto choice)
-  bool inline_enabled = true;  // XCCL_INLINE=0 always goes through the stream
-  bool check = false;          // XCCL_CHECK=1 compares calls across ranks
-  std::string socket_ifname;   // XCCL_SOCKET_IFNAME
+  size_t stage_chunk_bytes = size_t{4} << 20;   // XCCL_STAGE_CHUNK_BYTES: staging pipeline unit
+  size_t direct_max_bytes = size_t{256} << 10;  // XCCL_DIRECT_MAX_BYTES (auto choice)
+  bool inline_enabled = true;                   // XCCL_INLINE=0 always goes through the stream
+  bool check = false;                           // XCCL_CHECK=1 compares calls across ranks
+  std::string socket_ifname;                    // XCCL_SOCKET_IFNAME
 };
 
 // Reads the environment each time (a test may change it between comms);

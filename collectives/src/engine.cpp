@@ -163,9 +163,12 @@ xcclResult_t Engine::pollControl(const OpLabel &what) {
 }
 
 xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel &what) {
-  const Deadline deadline = comm_->deadline();
-  auto last_control = Clock::now();
-  auto last_move = last_control;
+  // The clock is read only every kClockEvery idle polls: at small sizes a
+  // clock read per poll costs more than the transfer.
+  constexpr int kClockEvery = 64;
+  const auto timeout = std::chrono::milliseconds(comm_->config.timeout_ms);
+  Clock::time_point last_move{}, last_control{};
+  bool clock_started = false;
   for (int idle_polls = 0;; ++idle_polls) {
     bool moved = false;
     const xcclResult_t progressed = progressOnce(&moved);
@@ -173,18 +176,28 @@ xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel 
     if (std::all_of(requests, requests + count, [](Request *r) { return r->complete; })) {
       return xcclSuccess;
     }
+    if (moved) {
+      idle_polls = 0;
+      clock_started = false;
+    }
+    if (idle_polls < kSpinPolls && idle_polls % kClockEvery != kClockEvery - 1) {
+      cpuRelax();
+      continue;
+    }
     if (comm_->aborted.load(std::memory_order_relaxed)) {
       return fail(xcclRemoteError, "{}: the communicator was aborted (xcclCommAbort)", what);
     }
     const auto now = Clock::now();
-    if (moved) {
-      idle_polls = 0;
+    if (!clock_started) {
+      // Deadlines count from the last time anything moved.
       last_move = now;
+      last_control = now;
+      clock_started = true;
     }
     if (now - last_control >= kControlPollInterval) {
       last_control = now;
       XCCL_RETURN_IF_ERROR(pollControl(what));
-      for (size_t i = 0; i < count && !moved; ++i) {
+      for (size_t i = 0; i < count; ++i) {
         const Request &request = *requests[i];
         if (!request.complete && departed_[static_cast<size_t>(request.peer)]) {
           return fail(xcclRemoteError,
@@ -195,8 +208,8 @@ xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel 
         }
       }
     }
-    if (deadline.passed()) {
-      return fail(xcclTimeout, "{}: no progress within XCCL_TIMEOUT_MS={} ms: {}", what,
+    if (now - last_move >= timeout) {
+      return fail(xcclTimeout, "{}: nothing moved for XCCL_TIMEOUT_MS={} ms: {}", what,
                   comm_->config.timeout_ms, describePending());
     }
     if (idle_polls < kSpinPolls) {

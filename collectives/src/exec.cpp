@@ -8,6 +8,7 @@
 #include "communicator.h"
 #include "logging.h"
 #include "reduce.h"
+#include "staging.h"
 
 namespace xpool::xccl {
 namespace {
@@ -32,24 +33,6 @@ struct Task {
 
 bool isPointToPoint(OpKind kind) {
   return kind == OpKind::kSend || kind == OpKind::kRecv;
-}
-
-bool needsStaging(const xcclComm &comm, const void *pointer) {
-  if (comm.device_host_addressable || pointer == nullptr) return false;
-  xpPointerAttributes attributes{};
-  attributes.struct_size = sizeof attributes;
-  return xpPointerGetAttributes(pointer, &attributes) == XP_SUCCESS &&
-         attributes.type == XP_MEMORY_DEVICE;
-}
-
-xcclResult_t copyAndWait(xcclComm &comm, void *dst, const void *src, size_t bytes,
-                         const OpLabel &what) {
-  if (xpMemcpyAsync(dst, src, bytes, comm.copy_stream) != XP_SUCCESS ||
-      xpStreamSynchronizeTimeout(comm.copy_stream, comm.config.timeout_ms) != XP_SUCCESS) {
-    return fail(xcclDeviceError, "{}: staging {} bytes through pinned memory on {}: {}", what,
-                bytes, comm.device_label, xpGetLastError());
-  }
-  return xcclSuccess;
 }
 
 // ---- XCCL_CHECK -----------------------------------------------------------
@@ -142,6 +125,20 @@ xcclResult_t runCollective(xcclComm &comm, const Op &op) {
   char *recv = static_cast<char *>(op.recv);
   const bool stage_send = op.send_bytes > 0 && needsStaging(comm, send);
   const bool stage_recv = op.recv_bytes > 0 && needsStaging(comm, recv);
+  const bool elementwise =
+      op.kind == OpKind::kAllReduce || op.kind == OpKind::kBroadcast || op.kind == OpKind::kReduce;
+  const size_t element = typeSize(op.type);
+  if (elementwise && comm.chunk_staging && op.count * element > comm.config.stage_chunk_bytes) {
+    // Every rank splits alike (the split depends on the communicator, not
+    // on this rank), so the chunks' messages match across ranks.
+    return runInChunks(comm, send, recv, op.count * element, element, stage_send, stage_recv,
+                       op.what,
+                       [&](const char *chunk_send, char *chunk_recv, size_t, size_t length) {
+                         Op part = op;
+                         part.count = length / element;
+                         return runOnHost(comm, part, chunk_send, chunk_recv);
+                       });
+  }
   if (!stage_send && !stage_recv) return runOnHost(comm, op, send, recv);
 
   const char *host_send = send;

@@ -68,7 +68,8 @@ const KernelTable *defaultChoice() {
     return widest;
   }
   if (!cpuRuns(named)) {
-    std::fprintf(stderr, "xccl: XCCL_SIMD=%s, but this CPU or build cannot run it; reducing with %s\n",
+    std::fprintf(stderr,
+                 "xccl: XCCL_SIMD=%s, but this CPU or build cannot run it; reducing with %s\n",
                  wanted, widest->isa);
     return widest;
   }
@@ -109,7 +110,9 @@ void reduce(void *dst, const void *a, const void *b, size_t count, xcclDataType_
   chosen().loops[type][kernelOp](dst, a, b, count);
 }
 
-const char *reduceIsa() { return chosen().isa; }
+const char *reduceIsa() {
+  return chosen().isa;
+}
 
 bool reduceForceIsa(const char *isa) {
   if (isa == nullptr) {

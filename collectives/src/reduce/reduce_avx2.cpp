@@ -109,44 +109,66 @@ struct Float64 {
   }
 };
 
-// 8 elements of 16 bits (one 128-bit register) widened to 8 floats.
-template <class Format>
-struct Narrow16 : Float32Math {
+// 8 float16 (one 128-bit load) widened to 8 floats by F16C.
+struct Float16 : Float32Math {
   static constexpr size_t kBytes = 2;
   static constexpr size_t kLanes = 8;
   static Reg load(const void *p) {
-    return Format::widen(_mm_loadu_si128(static_cast<const __m128i *>(p)));
+    return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i *>(p)));
   }
   static void store(void *p, Reg r) {
-    _mm_storeu_si128(static_cast<__m128i *>(p), Format::narrow(r));
+    _mm_storeu_si128(static_cast<__m128i *>(p),
+                     _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
 };
 
-struct HalfFormat {
-  static __m256 widen(__m128i h) { return _mm256_cvtph_ps(h); }
-  static __m128i narrow(__m256 f) {
-    return _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  }
-};
+// 16 bfloat16 (one 32-byte load) as two registers of floats, without any
+// shuffle: a bfloat16 is the top half of a float, so the odd elements (high
+// halves of the 32-bit lanes) are floats once the low halves are cleared,
+// and the even ones once shifted up.
+struct Bfloat16 {
+  struct Reg {
+    __m256 even;
+    __m256 odd;
+  };
+  static constexpr size_t kBytes = 2;
+  static constexpr size_t kLanes = 16;
 
-struct Bfloat16Format {
-  static __m256 widen(__m128i h) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  static Reg load(const void *p) {
+    return widen(_mm256_loadu_si256(static_cast<const __m256i *>(p)));
   }
-  static __m128i narrow(__m256 f) {
-    // As floatToBfloat16: add 0x7FFF plus the lowest kept bit (round to
-    // nearest even), but set the quiet bit of NaNs instead.
+  static void store(void *p, Reg r) { _mm256_storeu_si256(static_cast<__m256i *>(p), narrow(r)); }
+
+  static Reg sum(Reg a, Reg b) { return each<Float32Math::sum>(a, b); }
+  static Reg prod(Reg a, Reg b) { return each<Float32Math::prod>(a, b); }
+  static Reg max(Reg a, Reg b) { return each<Float32Math::max>(a, b); }
+  static Reg min(Reg a, Reg b) { return each<Float32Math::min>(a, b); }
+
+  template <__m256 (*kOp)(__m256, __m256)>
+  static Reg each(Reg a, Reg b) {
+    return {kOp(a.even, b.even), kOp(a.odd, b.odd)};
+  }
+  static Reg widen(__m256i pairs) {
+    const __m256i highHalves = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+    return {_mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16)),
+            _mm256_castsi256_ps(_mm256_and_si256(pairs, highHalves))};
+  }
+  static __m256i narrow(Reg r) {
+    const __m256i highHalves = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+    return _mm256_or_si256(_mm256_srli_epi32(roundToHighHalf(r.even), 16),
+                           _mm256_and_si256(roundToHighHalf(r.odd), highHalves));
+  }
+  // As floatToBfloat16, leaving the result in the high half of each lane:
+  // add 0x7FFF plus the lowest kept bit (round to nearest, ties to even),
+  // but for NaN set the quiet bit instead.
+  static __m256i roundToHighHalf(__m256 f) {
     const __m256i bits = _mm256_castps_si256(f);
     const __m256i keptLsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
     const __m256i rounded =
         _mm256_add_epi32(bits, _mm256_add_epi32(keptLsb, _mm256_set1_epi32(0x7FFF)));
     const __m256i quieted = _mm256_or_si256(bits, _mm256_set1_epi32(0x00400000));
     const __m256i isNan = _mm256_castps_si256(_mm256_cmp_ps(f, f, _CMP_UNORD_Q));
-    const __m256i top = _mm256_srli_epi32(_mm256_blendv_epi8(rounded, quieted, isNan), 16);
-    // packus works within 128-bit lanes: [0..3 0..3 | 4..7 4..7]; gather
-    // the two useful quarters into the low half.
-    const __m256i packed = _mm256_packus_epi32(top, top);
-    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0b1000));
+    return _mm256_blendv_epi8(rounded, quieted, isNan);
   }
 };
 
@@ -159,10 +181,10 @@ constexpr KernelTable makeTable() {
   addLoops<Int<32, false>>(table, xcclUint32);
   addLoops<Int<64, true>>(table, xcclInt64);
   addLoops<Int<64, false>>(table, xcclUint64);
-  addLoops<Narrow16<HalfFormat>>(table, xcclFloat16);
+  addLoops<Float16>(table, xcclFloat16);
   addLoops<Float32>(table, xcclFloat32);
   addLoops<Float64>(table, xcclFloat64);
-  addLoops<Narrow16<Bfloat16Format>>(table, xcclBfloat16);
+  addLoops<Bfloat16>(table, xcclBfloat16);
   return table;
 }
 

@@ -21,9 +21,18 @@ namespace xpool::xccl::detail {
 namespace {
 
 // Masks for the first n elements, n < lanes.
-__mmask8 firstLanes8(size_t n) { return static_cast<__mmask8>((1u << n) - 1u); }
-__mmask16 firstLanes16(size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
-__mmask64 firstLanes64(size_t n) { return (uint64_t{1} << n) - 1u; }
+__mmask8 firstLanes8(size_t n) {
+  return static_cast<__mmask8>((1u << n) - 1u);
+}
+__mmask16 firstLanes16(size_t n) {
+  return static_cast<__mmask16>((1u << n) - 1u);
+}
+__mmask32 firstLanes32(size_t n) {
+  return static_cast<__mmask32>((uint64_t{1} << n) - 1u);
+}
+__mmask64 firstLanes64(size_t n) {
+  return (uint64_t{1} << n) - 1u;
+}
 
 template <int kBits, bool kSigned>
 struct Int {
@@ -122,47 +131,76 @@ struct Float64 {
   }
 };
 
-// 16 elements of 16 bits (one 256-bit half register) widened to 16 floats.
-template <class Format>
-struct Narrow16 : Float32Math {
+// 16 float16 (one 256-bit load) widened to 16 floats by F16C.
+struct Float16 : Float32Math {
   static constexpr size_t kBytes = 2;
   static constexpr size_t kLanes = 16;
   static Reg load(const void *p) {
-    return Format::widen(_mm256_loadu_si256(static_cast<const __m256i *>(p)));
+    return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i *>(p)));
   }
-  static void store(void *p, Reg r) {
-    _mm256_storeu_si256(static_cast<__m256i *>(p), Format::narrow(r));
-  }
+  static void store(void *p, Reg r) { _mm256_storeu_si256(static_cast<__m256i *>(p), narrow(r)); }
   static Reg loadPart(const void *p, size_t n) {
-    return Format::widen(_mm256_maskz_loadu_epi16(firstLanes16(n), p));
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(firstLanes16(n), p));
   }
   static void storePart(void *p, Reg r, size_t n) {
-    _mm256_mask_storeu_epi16(p, firstLanes16(n), Format::narrow(r));
+    _mm256_mask_storeu_epi16(p, firstLanes16(n), narrow(r));
   }
-};
-
-struct HalfFormat {
-  static __m512 widen(__m256i h) { return _mm512_cvtph_ps(h); }
-  static __m256i narrow(__m512 f) {
+  static __m256i narrow(Reg f) {
     return _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
 };
 
-// bfloat16 with integer instructions only, so that CPUs without
-// AVX512_BF16 run it (and vcvtneps2bf16 would flush subnormals anyway).
-struct Bfloat16Format {
-  static __m512 widen(__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+// 32 bfloat16 (one 64-byte load) as two registers of floats, with integer
+// instructions only: CPUs without AVX512_BF16 run it, and no shuffle is
+// needed. A bfloat16 is the top half of a float, so the odd elements (high
+// halves of the 32-bit lanes) are floats once the low halves are cleared,
+// and the even ones once shifted up.
+struct Bfloat16 {
+  struct Reg {
+    __m512 even;
+    __m512 odd;
+  };
+  static constexpr size_t kBytes = 2;
+  static constexpr size_t kLanes = 32;
+
+  static Reg load(const void *p) { return widen(_mm512_loadu_si512(p)); }
+  static void store(void *p, Reg r) { _mm512_storeu_si512(p, narrow(r)); }
+  static Reg loadPart(const void *p, size_t n) {
+    return widen(_mm512_maskz_loadu_epi16(firstLanes32(n), p));
   }
-  static __m256i narrow(__m512 f) {
-    // As floatToBfloat16: add 0x7FFF plus the lowest kept bit (round to
-    // nearest even), but set the quiet bit of NaNs instead.
+  static void storePart(void *p, Reg r, size_t n) {
+    _mm512_mask_storeu_epi16(p, firstLanes32(n), narrow(r));
+  }
+
+  static Reg sum(Reg a, Reg b) { return each<Float32Math::sum>(a, b); }
+  static Reg prod(Reg a, Reg b) { return each<Float32Math::prod>(a, b); }
+  static Reg max(Reg a, Reg b) { return each<Float32Math::max>(a, b); }
+  static Reg min(Reg a, Reg b) { return each<Float32Math::min>(a, b); }
+
+  template <__m512 (*kOp)(__m512, __m512)>
+  static Reg each(Reg a, Reg b) {
+    return {kOp(a.even, b.even), kOp(a.odd, b.odd)};
+  }
+  static Reg widen(__m512i pairs) {
+    const __m512i highHalves = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)),
+            _mm512_castsi512_ps(_mm512_and_si512(pairs, highHalves))};
+  }
+  static __m512i narrow(Reg r) {
+    const __m512i highHalves = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    return _mm512_or_si512(_mm512_srli_epi32(roundToHighHalf(r.even), 16),
+                           _mm512_and_si512(roundToHighHalf(r.odd), highHalves));
+  }
+  // As floatToBfloat16, leaving the result in the high half of each lane:
+  // add 0x7FFF plus the lowest kept bit (round to nearest, ties to even),
+  // but for NaN set the quiet bit instead.
+  static __m512i roundToHighHalf(__m512 f) {
     const __m512i bits = _mm512_castps_si512(f);
     const __m512i keptLsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(keptLsb, _mm512_set1_epi32(0x7FFF)));
-    rounded = _mm512_mask_or_epi32(rounded, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), bits,
-                                   _mm512_set1_epi32(0x00400000));
-    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16));
+    const __m512i rounded =
+        _mm512_add_epi32(bits, _mm512_add_epi32(keptLsb, _mm512_set1_epi32(0x7FFF)));
+    return _mm512_mask_or_epi32(rounded, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), bits,
+                                _mm512_set1_epi32(0x00400000));
   }
 };
 
@@ -175,10 +213,10 @@ constexpr KernelTable makeTable() {
   addLoops<Int<32, false>>(table, xcclUint32);
   addLoops<Int<64, true>>(table, xcclInt64);
   addLoops<Int<64, false>>(table, xcclUint64);
-  addLoops<Narrow16<HalfFormat>>(table, xcclFloat16);
+  addLoops<Float16>(table, xcclFloat16);
   addLoops<Float32>(table, xcclFloat32);
   addLoops<Float64>(table, xcclFloat64);
-  addLoops<Narrow16<Bfloat16Format>>(table, xcclBfloat16);
+  addLoops<Bfloat16>(table, xcclBfloat16);
   return table;
 }
 

@@ -44,8 +44,7 @@ F bitwiseOr(F a, F b) {
 // Integer sum and prod run on the unsigned type, where wrapping is defined,
 // widened to at least unsigned int so that promotion never makes them signed.
 template <KernelOp kOp, class T>
-  requires std::is_integral_v<T>
-T combine(T a, T b) {
+requires std::is_integral_v<T> T combine(T a, T b) {
   using Wide = std::common_type_t<std::make_unsigned_t<T>, unsigned>;
   const Wide ua = static_cast<std::make_unsigned_t<T>>(a);
   const Wide ub = static_cast<std::make_unsigned_t<T>>(b);
@@ -59,8 +58,7 @@ T combine(T a, T b) {
 // equal operands combine bitwise so that the result does not depend on the
 // order: only +0 and -0 are equal with different bits.
 template <KernelOp kOp, class F>
-  requires std::is_floating_point_v<F>
-F combine(F a, F b) {
+requires std::is_floating_point_v<F> F combine(F a, F b) {
   if constexpr (kOp == kKernelSum) return a + b;
   if constexpr (kOp == kKernelProd) return a * b;
   if constexpr (kOp == kKernelMax) {
