@@ -112,6 +112,59 @@ xcclResult_t ringAllGatherSegments(xcclComm &comm, char *work, const Segments &s
   return xcclSuccess;
 }
 
+// Recursive doubling: log2(n) exchanges of the whole vector. With n not a
+// power of two, the first 2 * extra ranks pair up first (the even one hands
+// its data to the odd one and waits for the result). Partners combine the
+// same two values, and sum, prod, min and max are commutative bit for bit,
+// so every rank ends with the same bits.
+xcclResult_t recursiveDoubling(xcclComm &comm, char *data, size_t count, xcclDataType_t type,
+                               xcclRedOp_t op, const OpLabel &what) {
+  const int n = comm.nranks, r = comm.rank;
+  const size_t bytes = count * typeSize(type);
+  int power = 1;
+  while (power * 2 <= n) power *= 2;
+  const int extra = n - power;
+  void *scratch = nullptr;
+  XCCL_RETURN_IF_ERROR(comm.scratch.reserve(bytes, false, &scratch));
+  char *incoming = static_cast<char *>(scratch);
+  auto exchange = [&](int partner) -> xcclResult_t {
+    Request out = Request::send(partner, data, bytes);
+    Request in = Request::recv(partner, incoming, bytes);
+    comm.engine.post(&out);
+    comm.engine.post(&in);
+    Request *both[] = {&out, &in};
+    XCCL_RETURN_IF_ERROR(comm.engine.wait(both, 2, what));
+    reduce(data, data, incoming, count, type, op);
+    return xcclSuccess;
+  };
+  if (r < 2 * extra && r % 2 == 0) {
+    // Hand the data to r + 1, then take the final result from it.
+    Request out = Request::send(r + 1, data, bytes);
+    comm.engine.post(&out);
+    XCCL_RETURN_IF_ERROR(comm.engine.wait(&out, what));
+    Request in = Request::recv(r + 1, data, bytes);
+    comm.engine.post(&in);
+    return comm.engine.wait(&in, what);
+  }
+  if (r < 2 * extra) {
+    Request in = Request::recvReduce(r - 1, data, data, bytes, type, op);
+    comm.engine.post(&in);
+    XCCL_RETURN_IF_ERROR(comm.engine.wait(&in, what));
+  }
+  // Ranks of the power-of-two phase, renumbered 0..power-1.
+  const int virtual_rank = r < 2 * extra ? r / 2 : r - extra;
+  auto real = [&](int v) { return v < extra ? 2 * v + 1 : v + extra; };
+  for (int mask = 1; mask < power; mask *= 2) {
+    XCCL_RETURN_IF_ERROR(exchange(real(virtual_rank ^ mask)));
+  }
+  if (r < 2 * extra) {
+    Request out = Request::send(r - 1, data, bytes);
+    comm.engine.post(&out);
+    return comm.engine.wait(&out, what);
+  }
+  return xcclSuccess;
+}
+
 }  // namespace
 
 const char *algorithmName(Algorithm algorithm) {
@@ -120,8 +173,8 @@ const char *algorithmName(Algorithm algorithm) {
       return "ring";
     case Algorithm::kDirect:
       return "direct";
-    case Algorithm::kChain:
-      return "chain";
+    case Algorithm::kTree:
+      return "tree";
   }
   return "?";
 }
@@ -148,7 +201,10 @@ xcclResult_t allReduce(xcclComm &comm, const char *send, char *recv, size_t coun
     return xcclSuccess;
   }
   const Algorithm algorithm = chooseAlgorithm(comm, bytes);
-  if (algorithm == Algorithm::kDirect || count < static_cast<size_t>(comm.nranks)) {
+  if (algorithm == Algorithm::kTree) {
+    copyIfApart(recv, send, bytes);
+    XCCL_RETURN_IF_ERROR(recursiveDoubling(comm, recv, count, type, op, what));
+  } else if (algorithm == Algorithm::kDirect || count < static_cast<size_t>(comm.nranks)) {
     const char *mine = send;
     if (send == recv) XCCL_RETURN_IF_ERROR(keepInput(comm, send, bytes, &mine));
     std::vector<Request> sends;
@@ -181,7 +237,7 @@ xcclResult_t broadcast(xcclComm &comm, const char *send, char *recv, size_t coun
   if (r == root) copyIfApart(recv, send, bytes);
   if (n == 1 || bytes == 0) return xcclSuccess;
   std::vector<Request> requests;
-  if (chooseAlgorithm(comm, bytes) == Algorithm::kDirect || n == 2) {
+  if (chooseAlgorithm(comm, bytes) != Algorithm::kRing || n == 2) {
     requests.reserve(static_cast<size_t>(n));
     if (r == root) {
       for (int p = 0; p < n; ++p) {
@@ -227,7 +283,7 @@ xcclResult_t reduceToRoot(xcclComm &comm, const char *send, char *recv, size_t c
     if (r == root) copyIfApart(recv, send, bytes);
     return xcclSuccess;
   }
-  if (chooseAlgorithm(comm, bytes) == Algorithm::kDirect || count < static_cast<size_t>(n)) {
+  if (chooseAlgorithm(comm, bytes) != Algorithm::kRing || count < static_cast<size_t>(n)) {
     if (r != root) {
       Request out = Request::send(root, send, bytes);
       comm.engine.post(&out);
@@ -277,7 +333,7 @@ xcclResult_t allGather(xcclComm &comm, const char *send, char *recv, size_t coun
   const int n = comm.nranks, r = comm.rank;
   copyIfApart(recv + static_cast<size_t>(r) * block, send, block);
   if (n == 1 || block == 0) return xcclSuccess;
-  if (chooseAlgorithm(comm, block) == Algorithm::kDirect) {
+  if (chooseAlgorithm(comm, block) != Algorithm::kRing) {
     std::vector<Request> requests;
     requests.reserve(2 * static_cast<size_t>(n));
     for (int p = 0; p < n; ++p) {
@@ -303,7 +359,7 @@ xcclResult_t reduceScatter(xcclComm &comm, const char *send, char *recv, size_t 
     copyIfApart(recv, own, block);
     return xcclSuccess;
   }
-  if (chooseAlgorithm(comm, block) == Algorithm::kDirect) {
+  if (chooseAlgorithm(comm, block) != Algorithm::kRing) {
     std::vector<Request> sends;
     sends.reserve(static_cast<size_t>(n));
     for (int p = 0; p < n; ++p) {

@@ -14,7 +14,7 @@ struct xcclComm;
 
 namespace xpool::xccl {
 
-enum class Algorithm { kRing, kDirect, kChain };
+enum class Algorithm { kRing, kDirect, kTree };
 const char *algorithmName(Algorithm algorithm);
 
 // The algorithm for a collective of `bytes` per rank (XCCL_ALGO overrides).
