@@ -69,18 +69,21 @@ inline uint16_t floatToHalf(float f) {
   return static_cast<uint16_t>(sign | units);  // 0x400 after a carry: the smallest normal
 }
 
+// The bfloat16 conversions are written without branches (selects instead)
+// so that compilers can vectorize loops over them.
 inline float bfloat16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) bits |= 0x00400000u;  // quiet a signalling NaN
-  return std::bit_cast<float>(bits);
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  const bool nan = (bits & 0x7FFFFFFFu) > 0x7F800000u;
+  return std::bit_cast<float>(bits | (nan ? 0x00400000u : 0u));  // a signalling NaN made quiet
 }
 
 inline uint16_t floatToBfloat16(float f) {
   const uint32_t x = std::bit_cast<uint32_t>(f);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x0040u);
+  const bool nan = (x & 0x7FFFFFFFu) > 0x7F800000u;
   // Adding 0x7FFF plus the lowest kept bit rounds to nearest, ties to even;
   // the carry may run into the exponent, which is right (up to infinity).
-  return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+  const uint32_t rounded = x + 0x7FFFu + ((x >> 16) & 1u);
+  return static_cast<uint16_t>((nan ? x | 0x00400000u : rounded) >> 16);
 }
 
 }  // namespace xpool::xccl

@@ -2,7 +2,7 @@
 // buffers of `count` elements of one xcclDataType_t. The work runs on the
 // widest SIMD the CPU has (AVX-512, AVX2, or plain C++), chosen once at first
 // use; XCCL_SIMD=scalar|avx2|avx512 asks for a narrower path. Every path gives
-// bit-identical results (only NaN payloads may differ), so ranks on different
+// bit-identical results (NaN payloads and signs aside), so ranks on different
 // CPUs agree.
 //
 // Semantics, per element:
