@@ -255,9 +255,6 @@ xcclResult_t xcclSend(const void *sendbuff, size_t count, xcclDataType_t datatyp
   XCCL_RETURN_IF_ERROR(checkCommon(kCall, comm, &stream));
   XCCL_RETURN_IF_ERROR(checkType(kCall, datatype));
   XCCL_RETURN_IF_ERROR(checkRank(kCall, "peer", peer, comm));
-  if (peer == comm->rank) {
-    return fail(xcclInvalidArgument, "{}: peer {} is this rank itself", kCall, peer);
-  }
   size_t bytes = 0;
   XCCL_RETURN_IF_ERROR(bytesFor(kCall, count, datatype, 1, &bytes));
   XCCL_RETURN_IF_ERROR(checkBuffer(kCall, "sendbuff", sendbuff, bytes, comm));
@@ -272,9 +269,6 @@ xcclResult_t xcclRecv(void *recvbuff, size_t count, xcclDataType_t datatype, int
   XCCL_RETURN_IF_ERROR(checkCommon(kCall, comm, &stream));
   XCCL_RETURN_IF_ERROR(checkType(kCall, datatype));
   XCCL_RETURN_IF_ERROR(checkRank(kCall, "peer", peer, comm));
-  if (peer == comm->rank) {
-    return fail(xcclInvalidArgument, "{}: peer {} is this rank itself", kCall, peer);
-  }
   size_t bytes = 0;
   XCCL_RETURN_IF_ERROR(bytesFor(kCall, count, datatype, 1, &bytes));
   XCCL_RETURN_IF_ERROR(checkBuffer(kCall, "recvbuff", recvbuff, bytes, comm));

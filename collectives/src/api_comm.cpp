@@ -83,6 +83,21 @@ xcclResult_t xcclCommInitAll(xcclComm_t *comms, int ndev, const int *devices) {
   if (comms == nullptr) return fail(xcclInvalidArgument, "xcclCommInitAll: comms is NULL");
   if (ndev < 1)
     return fail(xcclInvalidArgument, "xcclCommInitAll: ndev is {}; it must be >= 1", ndev);
+  // Refuse bad devices before any rank starts waiting for the others.
+  if (xpInit() != XP_SUCCESS) {
+    return fail(xcclDeviceError, "xcclCommInitAll: xpInit: {}", xpGetLastError());
+  }
+  int device_count = 0;
+  xpDeviceCount(&device_count);
+  xpShutdown();
+  for (int i = 0; i < ndev; ++i) {
+    const int device = devices != nullptr ? devices[i] : i;
+    if (device < 0 || device >= device_count) {
+      return fail(xcclInvalidArgument,
+                  "xcclCommInitAll: rank {}'s device {} does not exist (the pool has {} devices)",
+                  i, device, device_count);
+    }
+  }
   const Config config = readConfig();
   sockaddr_in loopback{};
   loopback.sin_family = AF_INET;
@@ -167,10 +182,15 @@ xcclResult_t xcclCommInitFromEnv(xcclComm_t *comm, int device) {
     for (const char *c = job; *c != '\0'; ++c) key[0] = mix(key[0], static_cast<uint8_t>(*c));
   }
   UniqueIdContents id = idFor(root, key);
-  if (rank == 0 && size > 1) {
-    sockaddr_in bind_address = root;
-    const Config config = readConfig();
-    XCCL_RETURN_IF_ERROR(startRoot(bind_address, config.timeout_ms, key, &id));
+  const Config config = readConfig();
+  if (size == 1) {
+    // Alone: a private root on loopback, no port to agree on.
+    sockaddr_in loopback{};
+    loopback.sin_family = AF_INET;
+    loopback.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    XCCL_RETURN_IF_ERROR(startRoot(loopback, config.timeout_ms, nullptr, &id));
+  } else if (rank == 0) {
+    XCCL_RETURN_IF_ERROR(startRoot(root, config.timeout_ms, key, &id));
   }
   return createCommunicator(size, id, rank, device, kCall, comm);
 }

@@ -192,6 +192,9 @@ void retain(xcclComm *comm) {
 
 void release(xcclComm *comm) {
   if (comm->references.fetch_sub(1) != 1) return;
+  // Unread input makes close() send a reset, which can destroy frames the
+  // peer has not read yet (an abort's reason): drop it first.
+  for (Peer &peer : comm->peers) peer.control.discardInput();
   for (xpEvent event :
        {comm->staged_in[0], comm->staged_in[1], comm->staged_out[0], comm->staged_out[1]}) {
     if (event != nullptr) xpEventDestroy(event);

@@ -65,6 +65,7 @@ xcclResult_t xcclComm::breakWith(xcclResult_t result, const std::string &message
   ControlFrame frame;
   frame.type = ControlFrame::kAbort;
   frame.origin = origin;
+  frame.result = result;
   fmt::format_to_n(frame.text, sizeof frame.text - 1, "{}", message);
   for (size_t p = 0; p < peers.size(); ++p) {
     if (static_cast<int>(p) == rank || !peers[p].control.valid()) continue;
@@ -72,7 +73,11 @@ xcclResult_t xcclComm::breakWith(xcclResult_t result, const std::string &message
   }
   for (size_t p = 0; p < peers.size(); ++p) {
     if (peers[p].channel) peers[p].channel->shutdown();
-    peers[p].control.shutdownBoth();
+    // Half-close: the peer reads the frame above, then end-of-file. What it
+    // sent us and we never read is dropped now, so that closing later sends
+    // FIN, not a reset that could destroy the frame in flight.
+    peers[p].control.shutdownWrite();
+    peers[p].control.discardInput();
   }
   engine.clear();
   return result;

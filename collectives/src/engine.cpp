@@ -72,6 +72,10 @@ void Engine::clear() {
 xcclResult_t Engine::progressOnce(bool *moved) {
   *moved = false;
   for (size_t p = 0; p < send_queues_.size(); ++p) {
+    if (static_cast<int>(p) == comm_->rank) {
+      *moved |= progressSelf();
+      continue;
+    }
     Peer &peer = comm_->peers[p];
     for (auto *queues : {&send_queues_, &recv_queues_}) {
       auto &queue = (*queues)[p];
@@ -92,6 +96,32 @@ xcclResult_t Engine::progressOnce(bool *moved) {
     }
   }
   return xcclSuccess;
+}
+
+// Messages a rank sends itself: copied from the send to the matching
+// receive, in order, once both are posted.
+bool Engine::progressSelf() {
+  auto &sends = send_queues_[static_cast<size_t>(comm_->rank)];
+  auto &receives = recv_queues_[static_cast<size_t>(comm_->rank)];
+  bool moved = false;
+  while (!sends.empty() && !receives.empty()) {
+    Request &out = *sends.front();
+    Request &in = *receives.front();
+    const size_t length = std::min(out.bytes - out.done, in.bytes - in.done);
+    std::memcpy(in.dst + in.done, out.src + out.done, length);
+    out.done += length;
+    in.done += length;
+    moved = true;
+    if (out.done == out.bytes) {
+      out.complete = true;
+      sends.pop_front();
+    }
+    if (in.done == in.bytes) {
+      in.complete = true;
+      receives.pop_front();
+    }
+  }
+  return moved;
 }
 
 std::string Engine::describePending() const {
@@ -130,9 +160,15 @@ xcclResult_t Engine::readControl(int p, const OpLabel &what) {
     partial.clear();
     frame.text[sizeof frame.text - 1] = '\0';
     switch (frame.type) {
-      case ControlFrame::kAbort:
-        return fail(xcclRemoteError, "{}: rank {} failed and ended the communicator: {}", what,
-                    frame.origin, frame.text);
+      case ControlFrame::kAbort: {
+        // Keep the cause's kind: a mismatch that XCCL_CHECK found on another
+        // rank is invalid usage here too; a dead peer stays a remote error.
+        const xcclResult_t cause = frame.result == xcclInvalidUsage || frame.result == xcclTimeout
+                                       ? static_cast<xcclResult_t>(frame.result)
+                                       : xcclRemoteError;
+        return fail(cause, "{}: rank {} failed and ended the communicator: {}", what, frame.origin,
+                    frame.text);
+      }
       case ControlFrame::kCheck:
         checks_[static_cast<size_t>(p)].push_back(frame);
         break;
@@ -224,9 +260,13 @@ xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel 
 
 xcclResult_t Engine::receiveCheck(int peer, ControlFrame *frame, const OpLabel &what) {
   const Deadline deadline = comm_->deadline();
-  XCCL_RETURN_IF_ERROR(pollControl(what));
   auto &queue = checks_[static_cast<size_t>(peer)];
+  // Only `peer`'s connection is read here: another rank's failure must not
+  // hide the comparison with this one (every rank sends its frame to all
+  // before comparing, so this peer's frame comes before any abort it sends).
   while (queue.empty()) {
+    XCCL_RETURN_IF_ERROR(readControl(peer, what));
+    if (!queue.empty()) break;
     if (comm_->aborted.load()) {
       return fail(xcclRemoteError, "{}: the communicator was aborted (xcclCommAbort)", what);
     }
@@ -238,7 +278,6 @@ xcclResult_t Engine::receiveCheck(int peer, ControlFrame *frame, const OpLabel &
     }
     pollfd entry{comm_->peers[static_cast<size_t>(peer)].control.fd(), POLLIN, 0};
     poll(&entry, 1, 1);
-    XCCL_RETURN_IF_ERROR(pollControl(what));
   }
   *frame = queue.front();
   queue.pop_front();

@@ -29,7 +29,9 @@ struct ControlFrame {
   int32_t datatype = 0;
   int32_t op = 0;
   int32_t root = 0;
-  char text[216] = {};  // kAbort: the reason
+  int32_t result = 0;  // kAbort: the xcclResult_t of the failure
+  int32_t reserved = 0;
+  char text[208] = {};  // kAbort: the reason
 };
 static_assert(sizeof(ControlFrame) == 256);
 
@@ -52,6 +54,7 @@ class Engine {
 
  private:
   xcclResult_t progressOnce(bool *moved);
+  bool progressSelf();
   // Reads what the control connections hold: end-of-file is a dead peer,
   // kAbort frames carry another rank's failure, kCheck frames are kept.
   xcclResult_t pollControl(const OpLabel &what);

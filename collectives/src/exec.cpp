@@ -131,8 +131,10 @@ xcclResult_t runCollective(xcclComm &comm, const Op &op) {
   if (elementwise && comm.chunk_staging && op.count * element > comm.config.stage_chunk_bytes) {
     // Every rank splits alike (the split depends on the communicator, not
     // on this rank), so the chunks' messages match across ranks.
-    return runInChunks(comm, send, recv, op.count * element, element, stage_send, stage_recv,
-                       op.what,
+    // A rank that sends nothing (a broadcast's non-root) passes no input:
+    // its send pointer may be device memory the host cannot read.
+    return runInChunks(comm, op.send_bytes > 0 ? send : nullptr, recv, op.count * element, element,
+                       stage_send, stage_recv, op.what,
                        [&](const char *chunk_send, char *chunk_recv, size_t, size_t length) {
                          Op part = op;
                          part.count = length / element;

@@ -68,6 +68,16 @@ void Socket::shutdownBoth() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
+void Socket::shutdownWrite() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+void Socket::discardInput() {
+  char sink[4096];
+  while (fd_ >= 0 && ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+  }
+}
+
 std::string formatAddress(const sockaddr_in &address) {
   char text[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &address.sin_addr, text, sizeof text);

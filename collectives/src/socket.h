@@ -37,6 +37,10 @@ class Socket {
   void close();
   // Stops both directions now; the peer sees end-of-file.
   void shutdownBoth();
+  // Stops sending: the peer reads what was sent, then end-of-file.
+  void shutdownWrite();
+  // Reads and drops whatever has arrived (non-blocking).
+  void discardInput();
 
  private:
   int fd_ = -1;
