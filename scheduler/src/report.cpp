@@ -33,6 +33,7 @@ Summary summarize(const SimResult &r, const Cluster &cluster) {
   s.policy = r.policy;
   std::vector<double> jct, queueing;
   std::map<std::string, std::vector<double>> jc, qc, jg, qg;
+  s.devenv_warnings = r.devenv_warnings;
   for (const JobOutcome &o : r.jobs) {
     s.jobs++;
     if (o.rejected) {
@@ -114,7 +115,8 @@ std::string format_summary(const Summary &s) {
   std::ostringstream o;
   o << "policy " << s.policy << "\n";
   o << "  jobs                 " << s.jobs << " (" << s.completed << " completed, " << s.rejected
-    << " rejected, " << s.stopped << " stopped idle, " << s.unfinished << " unfinished)\n";
+    << " rejected, " << s.stopped << " stopped idle (" << s.devenv_warnings << " idle warnings), "
+    << s.unfinished << " unfinished)\n";
   o << "  job completion time  " << stats_row(s.jct) << "\n";
   o << "  queueing delay       " << stats_row(s.queueing) << "\n";
   for (const auto &[k, v] : s.jct_by_class)
@@ -221,6 +223,7 @@ std::string summary_json(const Summary &s) {
                {"completed", s.completed},
                {"rejected", s.rejected},
                {"stopped", s.stopped},
+               {"devenv_warnings", s.devenv_warnings},
                {"unfinished", s.unfinished}};
   j["jct_seconds"] = st(s.jct);
   j["queueing_seconds"] = st(s.queueing);
@@ -254,7 +257,7 @@ std::string jobs_csv(const SimResult &r, const Cluster &cluster) {
   std::ostringstream o;
   o.precision(10);
   o << "name,group,user,priority,kind,devices,model,submit,first_start,end,jct,queueing,status,"
-       "preemptions,failures,runs,reason\n";
+       "preemptions,failures,runs,restart_wait,reason\n";
   for (const JobOutcome &j : r.jobs) {
     const std::string status = j.rejected    ? "rejected"
                                : j.completed ? "completed"
@@ -274,7 +277,7 @@ std::string jobs_csv(const SimResult &r, const Cluster &cluster) {
     o << ',';
     if (j.first_start >= 0) o << j.first_start - j.submit;
     o << ',' << status << ',' << j.preemptions << ',' << j.failures << ',' << j.runs << ','
-      << reason << '\n';
+      << j.restart_wait << ',' << reason << '\n';
   }
   return o.str();
 }

@@ -20,6 +20,7 @@ SchedulerConfig policy_preset(const std::string &name) {
     c.fair_share = FairShareMode::kNone;
     c.backfill = false;
     c.preemption = false;
+    c.failed_gangs_first = false;
     c.model_choice = name == "fifo" ? ModelChoice::kTypeBlind : ModelChoice::kFastestFree;
     return c;
   }
@@ -345,6 +346,7 @@ void Scheduler::start(JobId id, Placement p, PassContext &ctx) {
   if (rec.first_start < 0) rec.first_start = ctx.now;
   rec.last_activity = ctx.now;
   rec.warned = false;
+  rec.restart_claim = false;
   rec.runs++;
   rec.running_pos = int32_t(running_.size());
   running_.push_back(id);
@@ -412,15 +414,25 @@ FailureResult Scheduler::fail_node(NodeId node, Time now) {
   state_.set_node_health(node, false);
   std::vector<JobId> victims = node_jobs_[size_t(node)];
   for (JobId id : victims) {
-    JobRecord &rec = jobs_[size_t(id)];
-    end_run(id, now);
-    rec.failures++;
-    // Checkpointing jobs resume from their last checkpoint at the head of their class; the
-    // others restart from scratch in their original place.
-    enqueue(id, now, rec.spec.checkpoint_interval > 0);
+    requeue_failed(id, node, now);
     r.requeued.push_back(id);
   }
   return r;
+}
+
+void Scheduler::requeue_failed(JobId id, NodeId lost, Time now) {
+  JobRecord &rec = jobs_[size_t(id)];
+  bool survived = false;  // some of its nodes are still healthy
+  for (const WorkerSlot &w : rec.placement.workers) survived |= w.node != lost;
+  end_run(id, now);
+  rec.failures++;
+  // Checkpointing jobs resume from their last checkpoint at the head of their class; the
+  // others restart from scratch in their original place in the queue.
+  enqueue(id, now, rec.spec.checkpoint_interval > 0);
+  if (config_.failed_gangs_first && survived && !rec.restart_claim) {
+    rec.restart_claim = true;
+    restarts_.push_back(id);
+  }
 }
 
 FailureResult Scheduler::fail_device(DeviceId device, Time now) {
@@ -434,9 +446,7 @@ FailureResult Scheduler::fail_device(DeviceId device, Time now) {
     for (const WorkerSlot &w : rec.placement.workers)
       for (auto [d, milli] : w.devices) uses |= d == device;
     if (!uses) continue;
-    end_run(id, now);
-    rec.failures++;
-    enqueue(id, now, rec.spec.checkpoint_interval > 0);
+    requeue_failed(id, node, now);
     r.requeued.push_back(id);
   }
   return r;
@@ -982,18 +992,41 @@ Decisions Scheduler::schedule(Time now) {
           break;
         }
   }
-  // The holder of the last pass's reservation is planned next (see reserved_).
+  // Gangs a failure ended on part of their nodes, in failure order: the first one blocked
+  // takes the reservation while the nodes it survived on are still free.
+  auto planned_apart = [&](JobId id) {
+    const JobRecord &rec = jobs_[size_t(id)];
+    return rec.state == JobState::kWaiting &&
+           !(config_.priorities && rec.spec.priority == PriorityClass::kEmergency);
+  };
+  std::vector<JobId> planned;  // considered before the fair-share order, sorted
+  std::erase_if(restarts_, [&](JobId id) {
+    const JobRecord &rec = jobs_[size_t(id)];
+    return !rec.restart_claim || rec.state != JobState::kWaiting;
+  });
+  for (JobId id : restarts_) {
+    if (!planned_apart(id)) continue;  // emergency jobs were planned above
+    planned.push_back(id);
+    JobRecord &rec = jobs_[size_t(id)];
+    if (consider(id, ctx)) queue_of(rec).erase(rec.key);
+  }
+  // The holder of the last pass's reservation is planned next (see reserved_), or the one a
+  // failed gang took it from.
   JobId sticky = -1;
-  if (reserved_ >= 0 && jobs_[size_t(reserved_)].state == JobState::kWaiting &&
-      !(config_.priorities &&
-        jobs_[size_t(reserved_)].spec.priority == PriorityClass::kEmergency)) {
-    sticky = reserved_;
+  for (JobId holder : {reserved_, displaced_})
+    if (holder >= 0 && planned_apart(holder) && !jobs_[size_t(holder)].restart_claim) {
+      sticky = holder;
+      break;
+    }
+  if (sticky >= 0) {
+    planned.push_back(sticky);
     JobRecord &rec = jobs_[size_t(sticky)];
     if (consider(sticky, ctx)) {
       queue_of(rec).erase(rec.key);
       sticky = -1;
     }
   }
+  std::sort(planned.begin(), planned.end());
   // Then fair share across groups: the group with the lowest key offers its next job.
   std::vector<GroupId> backlogged;
   for (size_t g = 0; g < group_queues_.size(); ++g)
@@ -1019,7 +1052,8 @@ Decisions Scheduler::schedule(Time now) {
     bool started = false;
     if (i < entries.size()) {
       QueueKey &k = entries[i];
-      if (k.removed || k.job == sticky) {
+      if (k.removed ||
+          (!planned.empty() && std::binary_search(planned.begin(), planned.end(), k.job))) {
         // left the queue, or already planned this pass
       } else if (cannot_start(k, ctx)) {
         ++decisions.examined;
@@ -1039,7 +1073,12 @@ Decisions Scheduler::schedule(Time now) {
   release_held(ctx);
   for (JobId id : ctx.requeue_after) enqueue(id, now, true);
   decisions.reservation = ctx.reservation;
-  reserved_ = ctx.reservation.active ? ctx.reservation.job : -1;
+  const JobId holder = ctx.reservation.active ? ctx.reservation.job : -1;
+  if (holder < 0 || !jobs_[size_t(holder)].restart_claim)
+    displaced_ = -1;
+  else if (sticky >= 0)
+    displaced_ = sticky;
+  reserved_ = holder;
   return decisions;
 }
 

@@ -9,7 +9,16 @@
 namespace xpool::sched {
 namespace {
 
-enum class EventType : uint8_t { kSubmit, kFinish, kFail, kRepair, kPass };
+enum class EventType : uint8_t {
+  kSubmit,
+  kFinish,
+  kFail,
+  kRepair,
+  kPass,
+  kActivityBegin,  // a development environment's user starts working (a: job id)
+  kActivityEnd,    // ... stops: it is idle from here
+  kDevEnvCheck,    // an idle environment reaches its warning or stop time: run a pass
+};
 
 struct Event {
   Time t;
@@ -25,6 +34,7 @@ struct Live {
   double rate = 1;
   Time failed_at = -1;
   int sim_index = -1;
+  bool active = false;  // a development environment inside one of its active periods
 };
 
 double wall_now() {
@@ -85,6 +95,21 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
     return rec.placement.model < 0 ? 1.0
                                    : throughput.get(rec.spec.workload_type, rec.placement.model);
   };
+  // Reference seconds of its duration a run gets through per second: a development
+  // environment is open as long as its user keeps it, on whatever device.
+  auto progress_rate = [&](const JobRecord &rec, const Live &l) {
+    return rec.spec.kind == JobKind::kDevEnvironment ? 1.0 : l.rate;
+  };
+  // Environments inside an active period: their activity is recorded before every pass.
+  std::vector<JobId> active_envs;
+  // A pass when an environment idle since t reaches its warning and its stop time; 1 ms
+  // late, since (t + idle) - t can round to a hair below idle and find it not idle enough.
+  auto check_idle_from = [&](Time t) {
+    if (config.devenv.idle_warn > 0)
+      push(t + config.devenv.idle_warn + 1e-3, EventType::kDevEnvCheck, 0, 0);
+    if (config.devenv.idle_stop > 0)
+      push(t + config.devenv.idle_stop + 1e-3, EventType::kDevEnvCheck, 0, 0);
+  };
   auto stop_run = [&](JobId id, Time t) {
     // The run ended early (preempted, failed, stopped): roll progress back to its checkpoint.
     Live &l = live[size_t(id)];
@@ -93,7 +118,7 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
     if (rec.spec.checkpoint_interval > 0) {
       const Time kept =
           std::floor(ran / rec.spec.checkpoint_interval) * rec.spec.checkpoint_interval;
-      l.progress += kept * l.rate;
+      l.progress += kept * progress_rate(rec, l);
     } else {
       l.progress = 0;  // no checkpoints: start over
     }
@@ -106,6 +131,8 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
   };
 
   auto do_pass = [&](Time t) {
+    for (JobId id : active_envs)
+      if (s.job(id).state == JobState::kRunning) s.record_activity(id, t);
     const double w0 = wall_now();
     Decisions d = s.schedule(t);
     const double w1 = wall_now();
@@ -116,6 +143,7 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
     last_pass = t;
     dirty = false;
     for (const DevEnvDecision &dv : d.devenv) {
+      if (dv.action == DevEnvAction::kWarn) r.devenv_warnings++;
       if (dv.action != DevEnvAction::kStop) continue;
       // The scheduler already released it; undo our busy counters with the last run's rate.
       Live &l = live[size_t(dv.job)];
@@ -145,6 +173,15 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
       busy_milli += double(rec.spec.total_milli());
       normalized_rate += double(rec.spec.total_milli()) / kMilliPerDevice * l.rate;
       JobOutcome &o = r.jobs[size_t(l.sim_index)];
+      if (rec.spec.kind == JobKind::kDevEnvironment) {
+        // Its user's activity, on the user's clock from the first start.
+        if (o.first_start < 0)
+          for (const ActivePeriod &a : jobs[size_t(l.sim_index)].activity) {
+            push(t + a.begin, EventType::kActivityBegin, st.job, 0);
+            push(t + a.end, EventType::kActivityEnd, st.job, 0);
+          }
+        check_idle_from(t);
+      }
       if (o.first_start < 0) {
         o.first_start = t;
         if (rec.spec.priority == PriorityClass::kEmergency)
@@ -155,11 +192,13 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
       o.runs = rec.runs;
       if (l.failed_at >= 0) {
         r.restart_latency.push_back(t - l.failed_at);
+        o.restart_wait += t - l.failed_at;
         r.restarts++;
         l.failed_at = -1;
       }
       const double remaining = std::max(0.0, jobs[size_t(l.sim_index)].work - l.progress);
-      push(t + remaining / std::max(l.rate, 1e-9), EventType::kFinish, st.job, rec.runs);
+      push(t + remaining / std::max(progress_rate(rec, l), 1e-9), EventType::kFinish, st.job,
+           rec.runs);
     }
     r.quota_violations += int64_t(s.quotas().check_limits().size());
     if (options.check_invariants) {
@@ -280,6 +319,23 @@ SimResult simulate(const Cluster &cluster, const ThroughputMatrix &throughput,
         }
         case EventType::kPass:
           pass_pending = false;
+          break;
+        case EventType::kActivityBegin:
+        case EventType::kActivityEnd: {
+          const JobId id = JobId(e.a);
+          Live &l = live[size_t(id)];
+          l.active = e.type == EventType::kActivityBegin;
+          if (l.active)
+            active_envs.push_back(id);
+          else
+            std::erase(active_envs, id);
+          if (s.job(id).state != JobState::kRunning) break;
+          s.record_activity(id, t);
+          if (!l.active) check_idle_from(t);
+          break;
+        }
+        case EventType::kDevEnvCheck:
+          dirty |= s.running_count() > 0;
           break;
       }
     }

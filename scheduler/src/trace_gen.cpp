@@ -5,6 +5,26 @@
 #include <random>
 
 namespace xpool::sched {
+namespace {
+
+// A development environment's session: its length and the periods its user is active in.
+void add_session(const TraceShape &shape, std::mt19937_64 &rng, TraceJob &j) {
+  std::uniform_real_distribution<double> u01(0, 1);
+  std::lognormal_distribution<double> session(std::log(shape.devenv_session_median), 0.8);
+  std::lognormal_distribution<double> active(std::log(shape.devenv_active_median), 0.8);
+  std::exponential_distribution<double> short_break(1 / shape.devenv_break_mean);
+  std::uniform_real_distribution<double> long_break(2 * 3600, 16 * 3600);
+  j.duration = std::round(std::clamp(session(rng), 1800.0, shape.max_duration));
+  double at = 0;
+  while (at < j.duration) {
+    const double end = std::min(std::round(at + std::max(60.0, active(rng))), j.duration);
+    if (end > at) j.activity.push_back(ActivePeriod{at, end});
+    at = std::round(
+        end + (u01(rng) < shape.devenv_long_break_share ? long_break(rng) : short_break(rng)));
+  }
+}
+
+}  // namespace
 
 std::vector<TraceJob> generate_trace(const TraceShape &shape) {
   std::mt19937_64 rng(shape.seed);
@@ -66,7 +86,10 @@ std::vector<TraceJob> generate_trace(const TraceShape &shape) {
                                            : PriorityClass::kHigh;
     // Emergency jobs come from each group's on-call user (who must hold the right).
     if (j.priority == PriorityClass::kEmergency) j.user = j.group + "-oncall";
-    if (u01(rng) < shape.devenv_share && j.workers == 1) j.kind = JobKind::kDevEnvironment;
+    if (u01(rng) < shape.devenv_share && j.workers == 1) {
+      j.kind = JobKind::kDevEnvironment;
+      add_session(shape, rng, j);
+    }
     j.cpu_per_worker = 4 * std::max(1, j.devices_per_worker);
     j.memory_gb_per_worker = 32.0 * std::max(1, j.devices_per_worker);
     j.preemptible = j.priority != PriorityClass::kEmergency && j.priority != PriorityClass::kHigh;

@@ -60,6 +60,27 @@ bool parse_bool(const LineContext &ctx, const std::string &column, const std::st
   ctx.fail(column + " '" + v + "' must be true or false");
 }
 
+// "0-3600;5400-9000": periods begin-end, in seconds after the environment first starts.
+std::vector<ActivePeriod> parse_activity(const LineContext &ctx, const std::string &v) {
+  std::vector<ActivePeriod> out;
+  if (v.empty()) return out;
+  std::istringstream ss(v);
+  std::string period;
+  while (std::getline(ss, period, ';')) {
+    period = trim(period);
+    const size_t dash = period.find('-', 1);
+    if (dash == std::string::npos)
+      ctx.fail("activity period '" + period + "' is not begin-end (seconds after the start)");
+    ActivePeriod a{parse_non_negative(ctx, "activity begin", trim(period.substr(0, dash))),
+                   parse_non_negative(ctx, "activity end", trim(period.substr(dash + 1)))};
+    if (a.end <= a.begin) ctx.fail("activity period '" + period + "' ends before it begins");
+    if (!out.empty() && a.begin < out.back().end)
+      ctx.fail("activity period '" + period + "' overlaps or precedes the one before it");
+    out.push_back(a);
+  }
+  return out;
+}
+
 const char *kRequired[] = {"submit_time",       "duration", "workers", "devices_per_worker",
                            "device_constraint", "user",     "group",   "priority",
                            "job_type"};
@@ -151,6 +172,9 @@ std::vector<TraceJob> parse_trace_csv(std::istream &in, const std::string &sourc
       ctx.fail("affinity '" + get("affinity") +
                "' is not none, same-node, same-topology or spread");
     j.affinity = *aff;
+    j.activity = parse_activity(ctx, get("activity"));
+    if (!j.activity.empty() && j.kind != JobKind::kDevEnvironment)
+      ctx.fail("activity '" + get("activity") + "' is only for kind devenv");
     jobs.push_back(std::move(j));
   }
   if (col.empty()) throw InputError(source + ": empty trace (no header line)");
@@ -161,7 +185,7 @@ std::string write_trace_csv(const std::vector<TraceJob> &jobs) {
   std::ostringstream o;
   o << "name,submit_time,duration,workers,devices_per_worker,device_constraint,user,group,"
        "priority,job_type,kind,cpu_per_worker,memory_gb_per_worker,memory_cap_gb,preemptible,"
-       "checkpoint_interval,expected_duration,dataset,affinity\n";
+       "checkpoint_interval,expected_duration,dataset,affinity,activity\n";
   o.precision(12);
   for (const TraceJob &j : jobs) {
     o << j.name << ',' << j.submit << ',' << j.duration << ',' << j.workers << ',';
@@ -174,7 +198,10 @@ std::string write_trace_csv(const std::vector<TraceJob> &jobs) {
       << j.memory_gb_per_worker << ',' << j.memory_cap_gb << ','
       << (j.preemptible ? "true" : "false") << ',' << j.checkpoint_interval << ',';
     if (j.expected_duration) o << *j.expected_duration;
-    o << ',' << j.dataset << ',' << to_string(j.affinity) << '\n';
+    o << ',' << j.dataset << ',' << to_string(j.affinity) << ',';
+    for (size_t i = 0; i < j.activity.size(); ++i)
+      o << (i ? ";" : "") << j.activity[i].begin << '-' << j.activity[i].end;
+    o << '\n';
   }
   return o.str();
 }
@@ -189,6 +216,7 @@ std::vector<SimJob> resolve_trace(const std::vector<TraceJob> &jobs, Cluster &cl
     SimJob s;
     s.submit = t.submit;
     s.work = t.duration;
+    s.activity = t.activity;
     JobSpec &j = s.spec;
     j.name = t.name;
     j.kind = t.kind;

@@ -53,6 +53,8 @@ struct Tuning {
   double hetero_min_speed = -1;
   double hetero_max_wait = -1;
   double hetero_min_advantage = -1;
+  double idle_warn = -1;
+  double idle_stop = -1;
 };
 
 SchedulerConfig config_for(const std::string &name, const Tuning &t) {
@@ -66,6 +68,8 @@ SchedulerConfig config_for(const std::string &name, const Tuning &t) {
   if (t.hetero_min_speed >= 0) c.hetero.min_relative_speed = t.hetero_min_speed;
   if (t.hetero_max_wait >= 0) c.hetero.max_wait = t.hetero_max_wait;
   if (t.hetero_min_advantage >= 0) c.hetero.min_advantage = t.hetero_min_advantage;
+  if (t.idle_warn >= 0) c.devenv.idle_warn = t.idle_warn;
+  if (t.idle_stop >= 0) c.devenv.idle_stop = t.idle_stop;
   return c;
 }
 
@@ -141,6 +145,10 @@ int main(int argc, char **argv) {
                  "waiting is below this");
   app.add_option("--hetero-max-wait", tuning.hetero_max_wait,
                  "heterogeneity-aware: seconds after which a job takes any model");
+  app.add_option("--idle-warn", tuning.idle_warn,
+                 "development environments: seconds idle before a warning (0: never)");
+  app.add_option("--idle-stop", tuning.idle_stop,
+                 "development environments: seconds idle before a stop (0: never)");
   app.add_flag("--check", opt.check_invariants, "check every invariant after every pass (slow)");
 
   auto *gen = app.add_subcommand("generate", "write a synthetic trace");
@@ -158,6 +166,8 @@ int main(int argc, char **argv) {
   gen->add_option("--fraction-share", shape.fractional_share, "share of fractional-GPU jobs");
   gen->add_option("--gang-share", shape.gang_share, "share of 8-64 device gangs");
   gen->add_option("--emergency-share", shape.emergency_share, "share of emergency jobs");
+  gen->add_option("--devenv-share", shape.devenv_share,
+                  "share of single-worker jobs that are development environments (with activity)");
   gen->add_option("--out", gen_out, "output CSV")->required();
 
   auto *cl = app.add_subcommand("cluster", "write a cluster description");

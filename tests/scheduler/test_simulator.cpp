@@ -67,6 +67,56 @@ TEST(Simulator, HandWorkedReplay) {
   EXPECT_EQ(s.quota_violations, 0);
 }
 
+// A development environment of 10,000 s on A100 (speed 2 for its type, which must not matter:
+// an environment is open for wall time), idle warning after 1800 s, stop after 3600 s
+// (checked 1 ms after each: the stop times below are within 0.01 s).
+SimResult run_devenv(const World &w, std::vector<ActivePeriod> activity) {
+  SimJob env;
+  env.work = 10000;
+  env.activity = std::move(activity);
+  env.spec = testing::job(w.u, w.g, 1, 1, {w.a100});
+  env.spec.kind = JobKind::kDevEnvironment;
+  SchedulerConfig c = policy_preset("xpool");
+  c.devenv.idle_warn = 1800;
+  c.devenv.idle_stop = 3600;
+  SimOptions o;
+  o.check_invariants = true;
+  return simulate(w.b.cluster, w.tp, c, {env}, {}, o, "xpool");
+}
+
+TEST(Simulator, DevEnvIdleTimeoutCountsFromTheLastActivity) {
+  World w;
+  // Active 0-1000 and 4000-5000: idle from 1000 (warned at 2800, 3000 s idle at 4000: not
+  // stopped), active again until 5000, then warned at 6800 and stopped at 8600.
+  SimResult r = run_devenv(w, {{0, 1000}, {4000, 5000}});
+  ASSERT_EQ(r.jobs.size(), 1u);
+  EXPECT_TRUE(r.jobs[0].stopped);
+  EXPECT_NEAR(r.jobs[0].end, 8600, 0.01);
+  EXPECT_EQ(r.devenv_warnings, 2);
+  EXPECT_EQ(summarize(r, w.b.cluster).devenv_warnings, 2);
+  EXPECT_TRUE(r.invariant_errors.empty());
+  // A period longer than the timeouts: active 0-5000, never warned; stopped at 8600 again.
+  r = run_devenv(w, {{0, 5000}});
+  EXPECT_NEAR(r.jobs[0].end, 8600, 0.01);
+  EXPECT_EQ(r.devenv_warnings, 1);
+}
+
+TEST(Simulator, DevEnvActiveThroughoutRunsItsWholeSession) {
+  World w;
+  SimResult r = run_devenv(w, {{0, 10000}});
+  EXPECT_TRUE(r.jobs[0].completed);
+  EXPECT_DOUBLE_EQ(r.jobs[0].end, 10000);  // wall time, not 10000 / 2
+  EXPECT_EQ(r.devenv_warnings, 0);
+}
+
+TEST(Simulator, DevEnvWithoutActivityIsIdleFromItsStart) {
+  World w;
+  SimResult r = run_devenv(w, {});  // an old trace without the activity column
+  EXPECT_TRUE(r.jobs[0].stopped);
+  EXPECT_NEAR(r.jobs[0].end, 3600, 0.01);
+  EXPECT_EQ(r.devenv_warnings, 1);
+}
+
 TEST(Simulator, FailureRestartsFromCheckpointInOnePass) {
   // One V100 job of 1000 s work checkpointing every 100 s; the node fails at 350 and is
   // repaired at 360. 300 s of work is kept; the job restarts on V100 when it is back... but

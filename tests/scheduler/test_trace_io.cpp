@@ -2,6 +2,7 @@
 // naming the line and the value.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <sstream>
 
 #include "xpool/scheduler/trace_gen.h"
@@ -45,6 +46,33 @@ TEST(TraceCsv, ParsesRequiredAndOptionalColumns) {
   EXPECT_EQ(jobs[1].fraction_denominator, 4);
   EXPECT_FALSE(jobs[1].expected_duration.has_value());
   EXPECT_EQ(jobs[2].fraction_denominator, 2);
+}
+
+TEST(TraceCsv, ActivityOfDevelopmentEnvironments) {
+  const std::string header = std::string(kHeader).substr(0, std::strlen(kHeader) - 1);
+  std::istringstream in(header + ",kind,activity\n" +
+                        "0,7200,1,1,any,carol,g,normal,other,devenv,0-600; 1800-2400.5\n" +
+                        "5,60,1,1,any,carol,g,normal,other,devenv,\n");
+  auto jobs = parse_trace_csv(in, "t.csv");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].activity,
+            (std::vector<ActivePeriod>{ActivePeriod{0, 600}, ActivePeriod{1800, 2400.5}}));
+  EXPECT_TRUE(jobs[1].activity.empty());  // no activity: idle from its start
+  // Written back and read again unchanged.
+  std::istringstream again(write_trace_csv(jobs));
+  EXPECT_EQ(parse_trace_csv(again, "w.csv")[0].activity, jobs[0].activity);
+
+  const std::string h = header + ",kind,activity\n";
+  EXPECT_EQ(error_of(h + "0,60,1,1,any,a,g,normal,cnn,devenv,600\n"),
+            "t.csv line 2: activity period '600' is not begin-end (seconds after the start)");
+  EXPECT_EQ(error_of(h + "0,60,1,1,any,a,g,normal,cnn,devenv,600-600\n"),
+            "t.csv line 2: activity period '600-600' ends before it begins");
+  EXPECT_EQ(error_of(h + "0,60,1,1,any,a,g,normal,cnn,devenv,0-600;500-900\n"),
+            "t.csv line 2: activity period '500-900' overlaps or precedes the one before it");
+  EXPECT_EQ(error_of(h + "0,60,1,1,any,a,g,normal,cnn,devenv,0-x\n"),
+            "t.csv line 2: activity end 'x' is not a number");
+  EXPECT_EQ(error_of(h + "0,60,1,1,any,a,g,normal,cnn,training,0-60\n"),
+            "t.csv line 2: activity '0-60' is only for kind devenv");
 }
 
 TEST(TraceCsv, ErrorsNameTheLineAndValue) {
@@ -183,6 +211,38 @@ TEST(TraceGenerator, ShapesAndRoundTrip) {
   EXPECT_EQ(back[42].workers, jobs[42].workers);
   EXPECT_EQ(back[42].constraint, jobs[42].constraint);
   EXPECT_DOUBLE_EQ(back[42].duration, jobs[42].duration);
+}
+
+TEST(TraceGen, DevelopmentEnvironmentsGetSessionsOfActivity) {
+  TraceShape shape;
+  shape.jobs = 2000;
+  shape.devenv_share = 0.2;
+  auto jobs = generate_trace(shape);
+  int envs = 0, with_long_break = 0;
+  for (const auto &j : jobs) {
+    if (j.kind != JobKind::kDevEnvironment) {
+      ASSERT_TRUE(j.activity.empty());
+      continue;
+    }
+    ++envs;
+    ASSERT_FALSE(j.activity.empty());
+    EXPECT_DOUBLE_EQ(j.activity.front().begin, 0);  // its user opened it
+    bool long_break = false;
+    for (size_t i = 0; i < j.activity.size(); ++i) {
+      ASSERT_LT(j.activity[i].begin, j.activity[i].end);
+      ASSERT_LE(j.activity[i].end, j.duration);
+      if (i > 0) {
+        ASSERT_GE(j.activity[i].begin, j.activity[i - 1].end);
+        long_break |= j.activity[i].begin - j.activity[i - 1].end >= 7200;
+      }
+    }
+    with_long_break += long_break;
+  }
+  EXPECT_GT(envs, 200);
+  EXPECT_GT(with_long_break, 20);  // some sessions have a break the idle timeout should end
+  std::istringstream in(write_trace_csv(jobs));
+  auto back = parse_trace_csv(in, "gen.csv");
+  for (size_t i = 0; i < jobs.size(); ++i) ASSERT_EQ(back[i].activity, jobs[i].activity);
 }
 
 }  // namespace

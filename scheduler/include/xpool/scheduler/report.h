@@ -20,6 +20,7 @@ Stats stats_of(std::vector<double> values);
 struct Summary {
   std::string policy;
   int64_t jobs = 0, completed = 0, rejected = 0, unfinished = 0, stopped = 0;
+  int64_t devenv_warnings = 0;  // idle development environments warned
   Stats jct, queueing;
   std::map<std::string, Stats> jct_by_class, queueing_by_class, jct_by_group, queueing_by_group;
   double makespan = 0;

@@ -28,6 +28,11 @@ struct SchedulerConfig {
   FairShareMode fair_share = FairShareMode::kDominantResourceFairness;
   bool backfill = true;
   bool preemption = true;
+  // A gang a failure ended on some of its nodes is planned before the fair-share order (after
+  // emergencies) and takes the reservation until it restarts: the nodes it survived on are
+  // free at that moment, so its shadow time is the drain or repair of the few nodes it lost,
+  // not of a whole gang's nodes (see docs/scheduler.md, policy 7).
+  bool failed_gangs_first = true;
   ModelChoice model_choice = ModelChoice::kHeterogeneityAware;
   HeteroOptions hetero;
   PlacementOptions placement;
@@ -74,7 +79,8 @@ struct JobRecord {
   int runs = 0;
   int preemptions = 0;
   int failures = 0;
-  bool head = false;  // requeued at the head of its class
+  bool head = false;           // requeued at the head of its class
+  bool restart_claim = false;  // a failure ended it on part of its nodes (failed_gangs_first)
   bool borrowing = false;
   bool warned = false;
   WaitReason reason;
@@ -176,6 +182,8 @@ class Scheduler {
   void release_held(PassContext &ctx);
   void rehold(PassContext &ctx);
   std::string check_never_fits(const JobRecord &rec) const;
+  // Requeues a job a failure ended on `lost` (a node); see SchedulerConfig::failed_gangs_first.
+  void requeue_failed(JobId id, NodeId lost, Time now);
   // Heterogeneity-aware: a faster allowed model whose devices are expected free soon enough
   // that the job finishes sooner by waiting for it than by starting on `m` now (-1: none).
   ModelId sooner_elsewhere(const JobRecord &rec, ModelId m, const std::vector<ModelId> &order,
@@ -201,6 +209,11 @@ class Scheduler {
   // The job holding the reservation keeps it from pass to pass until it starts, so that a
   // large gang is not overtaken forever while the order among groups shifts.
   JobId reserved_ = -1;
+  // A failed gang takes the reservation ahead of its holder; the holder gets it back (it is
+  // planned first again) once the gang has restarted.
+  JobId displaced_ = -1;
+  // Jobs with restart_claim, in failure order (started or cancelled ones are dropped lazily).
+  std::vector<JobId> restarts_;
   // Expected (end, milli) of the running jobs per device model, kept sorted as jobs start and
   // end, so that a reservation's shadow time reads only the first few.
   std::vector<std::multiset<std::pair<Time, int64_t>>> releases_;

@@ -40,6 +40,7 @@ struct JobOutcome {
   int preemptions = 0;
   int failures = 0;
   int runs = 0;
+  double restart_wait = 0;  // seconds from its failures to its restarts, summed
 };
 
 struct TimelinePoint {
@@ -75,6 +76,7 @@ struct SimResult {
   int64_t fragmentation_samples = 0;
   int64_t emergency_jobs = 0;
   int64_t emergency_started_in_first_pass = 0;  // in the first pass after their submission
+  int64_t devenv_warnings = 0;                  // idle development environments warned
   std::vector<Accounting::Line> accounting;
   std::vector<std::string> invariant_errors;
 };

@@ -24,7 +24,15 @@ struct TraceShape {
   double fractional_share = 0.1;    // jobs taking 1/2 or 1/4 of a card
   double gang_share = 0.06;         // 8..64-device gangs
   double emergency_share = 0.0;
-  double devenv_share = 0.0;
+  double devenv_share = 0.0;  // single-worker jobs that are development environments
+  // A development environment stays open for a working session (log-normal, median 4 h) in
+  // which its user is active in stretches (log-normal, median 40 min) separated by short
+  // breaks (exponential, mean 15 min) or, with this share, a long one of 2 to 16 h (a meeting,
+  // the night) in which the idle timeout should stop it.
+  double devenv_session_median = 4 * 3600;
+  double devenv_active_median = 2400;
+  double devenv_break_mean = 900;
+  double devenv_long_break_share = 0.2;
   double checkpoint_share = 0.6;
 };
 

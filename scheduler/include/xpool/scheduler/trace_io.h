@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "xpool/scheduler/devenv.h"
 #include "xpool/scheduler/model.h"
 #include "xpool/scheduler/throughput.h"
 
@@ -42,6 +43,9 @@ struct TraceJob {
   std::optional<Time> expected_duration;
   std::string dataset;
   Affinity affinity = Affinity::kNone;
+  // Development environments: when the user works in it (sorted, not overlapping). Empty:
+  // no activity, so it is idle from its start.
+  std::vector<ActivePeriod> activity;
 };
 
 std::vector<TraceJob> parse_trace_csv(std::istream &in, const std::string &source);
@@ -51,7 +55,8 @@ std::string write_trace_csv(const std::vector<TraceJob> &jobs);
 struct SimJob {
   JobSpec spec;
   Time submit = 0;
-  Time work = 0;  // reference-device seconds
+  Time work = 0;  // reference-device seconds (wall seconds for a development environment)
+  std::vector<ActivePeriod> activity;
 };
 
 // Resolves names against the cluster. Users and groups missing from the cluster are added
