@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds xpool on a GPU machine and checks it there: a Release build with
 # warnings as errors, `xpool smi`, the ctest labels "conformance" and "cuda"
-# with XPOOL_BACKENDS=cpu,opencl,cuda, then xpool-membench; a summary table
-# comes last. Meant for a copied tree on a machine without internet access
+# with XPOOL_BACKENDS=cpu,opencl,cuda, then xpool-membench, then xccl with a
+# cpu rank and a cuda rank in one communicator (the test matrix, and
+# xccl-perf's all-reduce when it is built); a summary table comes last. Meant for a copied tree on a machine without internet access
 # where nothing can be installed (the NVIDIA H100 machine: Ubuntu 24.04, CUDA
 # 13 at /usr/local/cuda).
 #
 #   scripts/gpu-check.sh [STEP...]    STEP: configure build smi test bench
-#                                     summary, or all (the default)
+#                                     xccl summary, or all (the default)
 #
 # Steps can run in separate invocations (each command on the GPU machine has
 # a time limit): results are kept in $BUILD_DIR/gpu-check/ and every
@@ -22,6 +23,8 @@
 #   MEMBENCH_ARGS     extra xpool-membench arguments (e.g. --quick)
 #   MEMBENCH_TIMEOUT  seconds for the benchmark (default 420)
 #   CUDA_ROOT         CUDA toolkit (default /usr/local/cuda)
+#   XCCL_GPU_BACKEND  backend of the xccl step's second rank (default cuda;
+#                     opencl exercises the step on a machine without a GPU)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$(pwd)
@@ -33,6 +36,7 @@ ctest_timeout=${CTEST_TIMEOUT:-600}
 backends=${BACKENDS:-cpu,opencl,cuda}
 membench_timeout=${MEMBENCH_TIMEOUT:-420}
 cuda_root=${CUDA_ROOT:-/usr/local/cuda}
+gpu_backend=${XCCL_GPU_BACKEND:-cuda}
 state="$build_dir/gpu-check"
 labels=(conformance cuda)
 
@@ -170,6 +174,46 @@ run_tests() {
   done
 }
 
+# Two processes, rank 0 on a cpu device and rank 1 on the first cuda device,
+# started by hand so each gets its own XPOOL_DEVICE.
+run_two_ranks() {
+  local log=$1
+  shift
+  local port=$((20000 + RANDOM % 20000)) pids=() rank rc=0
+  for rank in 0 1; do
+    local device=cpu
+    [ "$rank" -eq 1 ] && device=$gpu_backend
+    XPOOL_BACKENDS=$backends XPOOL_RANK=$rank XPOOL_WORLD_SIZE=2 XPOOL_MASTER_ADDR=127.0.0.1 \
+      XPOOL_MASTER_PORT=$port XPOOL_DEVICE=$device XCCL_TIMEOUT_MS=60000 \
+      timeout 400 "$@" > "$log.rank$rank" 2>&1 &
+    pids+=($!)
+  done
+  for rank in 0 1; do wait "${pids[$rank]}" || rc=$?; done
+  cat "$log.rank0" "$log.rank1" > "$log"
+  return $rc
+}
+
+run_xccl() {
+  say "xccl: a cpu rank and a $gpu_backend rank in one communicator"
+  local rank_program="$build_dir/bin/xccl_rank"
+  [ -x "$rank_program" ] || rank_program=$(find "$build_dir" -name xccl_rank -type f -perm -u+x -print -quit)
+  if [ -z "$rank_program" ]; then
+    record xccl.result "not built"
+    return 0
+  fi
+  if run_two_ranks "$state/xccl-matrix.log" "$rank_program" matrix --max-bytes 64M; then
+    record xccl.result "ok: every collective, type and op, cpu rank + $gpu_backend rank, up to 64 MiB"
+  else
+    record xccl.result "FAILED (see $state/xccl-matrix.log)"
+    tail -20 "$state/xccl-matrix.log"
+  fi
+  local perf="$build_dir/bin/xccl-perf"
+  if [ -x "$perf" ]; then
+    run_two_ranks "$state/xccl-perf.log" "$perf" --op allreduce -b 8 -e 256M -f 4 -n 10 -w 3
+    cat "$state/xccl-perf.log.rank0"
+  fi
+}
+
 run_bench() {
   say "xpool-membench ${MEMBENCH_ARGS:-} (XPOOL_BACKENDS=$backends, at most ${membench_timeout} s)"
   local bench="$build_dir/bin/xpool-membench"
@@ -230,6 +274,7 @@ summary() {
   printf '  %-12s %s\n' plugins "$(recorded plugins)"
   printf '  %-12s %s\n' smi "$(recorded smi.result)"
   printf '  %-12s %s\n' membench "$(recorded bench.result)"
+  printf '  %-12s %s\n' xccl "$(recorded xccl.result)"
   echo
   printf '  %-12s %7s %7s %7s %7s\n' label total passed failed skipped
   local label
@@ -260,6 +305,7 @@ for step in "${steps[@]}"; do
         run_smi
         run_tests
         run_bench
+        run_xccl
       fi
       ;;
     configure) machine_info; run_configure || status=1 ;;
@@ -267,11 +313,13 @@ for step in "${steps[@]}"; do
     smi) run_smi ;;
     test) run_tests ;;
     bench) run_bench ;;
+    xccl) run_xccl ;;
     summary) ;;
-    *) echo "unknown step '$step' (configure build smi test bench summary all)"; exit 2 ;;
+    *) echo "unknown step '$step' (configure build smi test bench xccl summary all)"; exit 2 ;;
   esac
 done
 summary
+[[ $(recorded xccl.result) == FAILED* ]] && status=1
 # Failing tests fail the check; benchmark targets are reported, not failed.
 for label in "${labels[@]}"; do
   read -r _ _ failed _ _ <<< "$(recorded "ctest-$label")"

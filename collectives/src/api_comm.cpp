@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "algorithms.h"
@@ -44,6 +45,44 @@ xcclResult_t firstEnvInt(std::initializer_list<const char *> names, int *value, 
   }
   *used = nullptr;
   return xcclSuccess;
+}
+
+// XPOOL_DEVICE=backend or backend:index: the index-th device (default 0)
+// of that backend, e.g. "cuda" or "cpu:1".
+xcclResult_t deviceByBackend(const char *text, int *device) {
+  std::string backend(text);
+  int wanted = 0;
+  if (const size_t colon = backend.find(':'); colon != std::string::npos) {
+    char *end = nullptr;
+    const long index = std::strtol(backend.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || index < 0) {
+      return fail(xcclInvalidArgument,
+                  "xcclCommInitFromEnv: XPOOL_DEVICE={}: the index after ':' is not a "
+                  "non-negative integer",
+                  text);
+    }
+    wanted = static_cast<int>(index);
+    backend.resize(colon);
+  }
+  if (xpInit() != XP_SUCCESS) {
+    return fail(xcclDeviceError, "xcclCommInitFromEnv: xpInit: {}", xpGetLastError());
+  }
+  int count = 0, seen = 0;
+  xpDeviceCount(&count);
+  for (int d = 0; d < count; ++d) {
+    xpDeviceProps props{};
+    props.struct_size = sizeof props;
+    if (xpDeviceGetProperties(d, &props) == XP_SUCCESS && backend == props.backend &&
+        seen++ == wanted) {
+      *device = d;
+      xpShutdown();
+      return xcclSuccess;
+    }
+  }
+  xpShutdown();
+  return fail(xcclInvalidArgument,
+              "xcclCommInitFromEnv: XPOOL_DEVICE={}: the pool has {} {} device(s), not {}", text,
+              seen, backend, wanted + 1);
 }
 
 uint64_t mix(uint64_t hash, uint64_t value) {
@@ -158,7 +197,14 @@ xcclResult_t xcclCommInitFromEnv(xcclComm_t *comm, int device) {
   if (device < 0) {
     int chosen = 0;
     const char *device_name = nullptr;
-    XCCL_RETURN_IF_ERROR(firstEnvInt({"XPOOL_DEVICE"}, &chosen, &device_name));
+    const char *device_text = std::getenv("XPOOL_DEVICE");
+    if (device_text != nullptr && *device_text != '\0' &&
+        (*device_text < '0' || *device_text > '9')) {
+      XCCL_RETURN_IF_ERROR(deviceByBackend(device_text, &chosen));
+      device_name = "XPOOL_DEVICE";
+    } else {
+      XCCL_RETURN_IF_ERROR(firstEnvInt({"XPOOL_DEVICE"}, &chosen, &device_name));
+    }
     if (device_name == nullptr) {
       if (xpInit() != XP_SUCCESS) {
         return fail(xcclDeviceError, "{}: xpInit: {}", kCall, xpGetLastError());

@@ -22,6 +22,11 @@ void Topology::load() {
   }
   // PCI devices are needed for device locality; bridges for "same switch".
   hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  // hwloc's own GPU plugins would start the vendor runtimes inside xpInit
+  // (PoCL, CUDA, ROCm); the backends enumerate their devices themselves.
+  for (const char *component : {"opencl", "cuda", "nvml", "rsmi", "levelzero", "gl"}) {
+    hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, component);
+  }
   if (hwloc_topology_load(topology) != 0) {
     logger("runtime")->warn("hwloc_topology_load failed; topology is unknown");
     hwloc_topology_destroy(topology);
