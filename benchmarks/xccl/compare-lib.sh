@@ -1,0 +1,114 @@
+# Shared by compare-mpi.sh and compare-gloo.sh (sourced, not run): finding
+# the programs, picking a port, and reading the tables the benchmarks print.
+# shellcheck shell=bash
+
+# The folder holding xccl-perf and its peers: $XCCL_BENCH_BIN, else the
+# build folders next to the source tree.
+bench_bin_dir() {
+  if [ -n "${XCCL_BENCH_BIN:-}" ]; then
+    echo "$XCCL_BENCH_BIN"
+    return
+  fi
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  for dir in "$root/build/bin" "$root/build-bench/bin"; do
+    if [ -x "$dir/xccl-perf" ]; then
+      echo "$dir"
+      return
+    fi
+  done
+  echo "compare: xccl-perf not found; build it or set XCCL_BENCH_BIN" >&2
+  return 1
+}
+
+# A TCP port of 127.0.0.1 that was free a moment ago.
+free_port() {
+  if command -v python3 > /dev/null 2>&1; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  else
+    echo $((20000 + RANDOM % 20000))
+  fi
+}
+
+# mpirun's arguments for $1 ranks on this host: as root it must be allowed,
+# and more ranks than cores need --oversubscribe. Every rank is left
+# unbound (--bind-to none) for xccl and MPI alike: xccl runs helper
+# threads, which binding to one core per rank would starve.
+mpirun_args() {
+  local np=$1
+  local args=(-np "$np" --bind-to none)
+  [ "$(id -u)" = 0 ] && args+=(--allow-run-as-root)
+  [ "$np" -gt "$(nproc)" ] && args+=(--oversubscribe)
+  echo "${args[@]}"
+}
+
+# The rows of a benchmark's table, one line each:
+#   collective variant size oop_time oop_busbw ip_time ip_busbw memcpy
+# variant is "-" when the section has none (spaces become "_"); times and
+# bandwidths are "N/A" where the table says so.
+table_rows() {
+  awk '
+    /^# Collective:/ {
+      coll = $3
+      variant = "-"
+      if (NF > 3) { variant = $4; for (i = 5; i <= NF; i++) variant = variant "_" $i }
+      gsub(/[()]/, "", variant)
+      next
+    }
+    /^#/ || NF < 14 { next }
+    { print coll, variant, $1, $6, $8, $10, $12, $14 }
+  ' "$1"
+}
+
+# Per collective and size, the fastest variant of each form:
+#   collective size oop_time oop_busbw oop_variant ip_time ip_busbw ip_variant memcpy
+best_rows() {
+  table_rows "$1" | awk '
+    function better(t, best) { return t != "N/A" && (best == "" || t + 0 < best + 0) }
+    {
+      key = $1 " " $3
+      if (!(key in seen)) { seen[key] = 1; order[++n] = key; memcpy[key] = $8 }
+      if (better($4, ot[key])) { ot[key] = $4; ob[key] = $5; ov[key] = $2 }
+      if (better($6, it[key])) { it[key] = $6; ib[key] = $7; iv[key] = $2 }
+    }
+    END {
+      for (i = 1; i <= n; i++) {
+        k = order[i]
+        printf "%s %s %s %s\n", k,
+          (ot[k] == "" ? "N/A N/A -" : ot[k] " " ob[k] " " ov[k]),
+          (it[k] == "" ? "N/A N/A -" : it[k] " " ib[k] " " iv[k]), memcpy[k]
+      }
+    }
+  '
+}
+
+# "-x NAME" for every XPOOL_* and XCCL_* variable set here, so that mpirun
+# hands this shell's settings to every rank.
+mpirun_env_args() {
+  env | awk -F= '/^(XPOOL|XCCL)_[A-Za-z0-9_]*=/ { printf "-x %s ", $1 }'
+}
+
+# Joins two best_rows outputs (tagged "a" and "b" in front) per collective
+# and size, and prints one line per pair with the form both have (out of
+# place when both have it, else in place):
+#   collective size form a_time a_busbw b_time b_busbw b_variant memcpy
+join_pairs() {
+  awk '
+    {
+      key = $2 " " $3
+      if ($1 == "a") { a[key] = $0; order[++n] = key } else { b[key] = $0 }
+    }
+    END {
+      for (i = 1; i <= n; i++) {
+        k = order[i]
+        if (!(k in b)) continue
+        split(a[k], x, " "); split(b[k], y, " ")
+        if (x[4] != "N/A" && y[4] != "N/A") {
+          print k, "oop", x[4], x[5], y[4], y[5], y[6], x[10]
+        } else if (x[7] != "N/A" && y[7] != "N/A") {
+          print k, "ip", x[7], x[8], y[7], y[8], y[9], x[10]
+        }
+      }
+    }
+  '
+}

@@ -1,0 +1,38 @@
+# CI smoke runs of the xccl benchmarks (label benchmark-smoke): they prove the
+# programs still run and every result they check is right, on tiny sizes. A
+# timing is reported, never asserted. Included by CMakeLists.txt when tests
+# are built.
+
+# Host memory only (the cpu backend), so that the runs do not depend on
+# which other backends the machine has.
+set(_xccl_smoke_env "XPOOL_BACKENDS=cpu")
+set(_xccl_smoke_sizes -b 8 -e 1M -f 8 -n 2 -w 1)
+
+add_test(NAME xccl_perf_smoke_np2
+         COMMAND xccl-perf --np 2 --timeout 240 ${_xccl_smoke_sizes})
+add_test(NAME xccl_perf_smoke_threads
+         COMMAND xccl-perf -t 3 -b 8 -e 64K -f 8 -n 2 -w 1 -d bfloat16 -o avg)
+set_tests_properties(xccl_perf_smoke_np2 xccl_perf_smoke_threads PROPERTIES
+  LABELS "benchmark-smoke" TIMEOUT 300 ENVIRONMENT "${_xccl_smoke_env}")
+
+if(TARGET xccl-mpi-peer)
+  # mpirun refuses to run as root (CI containers) unless told it may.
+  add_test(NAME xccl_mpi_peer_smoke
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 --bind-to none
+                   $<TARGET_FILE:xccl-mpi-peer> ${_xccl_smoke_sizes})
+  add_test(NAME xccl_compare_mpi_smoke
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-mpi.sh --quick)
+  set_tests_properties(xccl_mpi_peer_smoke xccl_compare_mpi_smoke PROPERTIES
+    LABELS "benchmark-smoke" TIMEOUT 300
+    ENVIRONMENT "${_xccl_smoke_env};OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+endif()
+
+if(TARGET xccl-gloo-peer)
+  add_test(NAME xccl_gloo_peer_smoke
+           COMMAND xccl-gloo-peer --np 2 --timeout 240 ${_xccl_smoke_sizes})
+  add_test(NAME xccl_compare_gloo_smoke
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-gloo.sh --quick)
+  set_tests_properties(xccl_gloo_peer_smoke xccl_compare_gloo_smoke PROPERTIES
+    LABELS "benchmark-smoke" TIMEOUT 300
+    ENVIRONMENT "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+endif()
