@@ -96,6 +96,8 @@ typename T::S input(int rank, size_t index, uint64_t seed, xcclRedOp_t op, int n
     if (op == xcclProd) return static_cast<S>(h | 1u);  // odd: the product never reaches 0
     if (op == xcclAvg) {
       const uint64_t bound = static_cast<uint64_t>(std::numeric_limits<S>::max()) / n;
+      // One rank of uint64: the bound is the whole range (bound + 1 wraps to 0).
+      if (bound == std::numeric_limits<uint64_t>::max()) return static_cast<S>(h);
       return static_cast<S>(h % (bound + 1));
     }
     return static_cast<S>(h);
