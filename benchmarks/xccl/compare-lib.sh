@@ -112,3 +112,26 @@ join_pairs() {
     }
   '
 }
+
+# The command line both compare scripts take: --quick, --np N, --out DIR,
+# then -- and options for the benchmark programs. Sets np, quick, out, extra.
+parse_compare_args() {
+  local script_path=$1 script
+  script=$(basename "$1")
+  shift
+  np=2
+  quick=0
+  out=""
+  extra=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --quick) quick=1 ;;
+      --np) np=$2; shift ;;
+      --out) out=$2; shift ;;
+      --) shift; extra=("$@"); break ;;
+      -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$script_path"; exit 0 ;;
+      *) echo "$script: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+  done
+}

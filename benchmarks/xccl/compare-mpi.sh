@@ -20,21 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=compare-lib.sh
 . "$here/compare-lib.sh"
 
-np=2
-quick=0
-out=""
-extra=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --quick) quick=1 ;;
-    --np) np=$2; shift ;;
-    --out) out=$2; shift ;;
-    --) shift; extra=("$@"); break ;;
-    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) echo "compare-mpi.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
+parse_compare_args "$0" "$@"
 
 if [ "$quick" = 1 ]; then
   sizes=(-b 8 -e 1M -f 8 -n 5 -w 2)
