@@ -60,7 +60,8 @@ xcclResult_t ShmFifo::create(const std::string &name, size_t capacity,
                 "XCCL_SHM_FIFO_BYTES sets the FIFO size)",
                 name, fifo->mapping_bytes_, std::strerror(error));
   }
-  fifo->mapping_ = mmap(nullptr, fifo->mapping_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  fifo->mapping_ =
+      mmap(nullptr, fifo->mapping_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   close(fd);
   if (fifo->mapping_ == MAP_FAILED) {
     fifo->mapping_ = nullptr;
@@ -91,7 +92,8 @@ xcclResult_t ShmFifo::open(const std::string &name, size_t capacity,
                 "on XCCL_SHM_FIFO_BYTES",
                 name, static_cast<long long>(info.st_size), fifo->mapping_bytes_);
   }
-  fifo->mapping_ = mmap(nullptr, fifo->mapping_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  fifo->mapping_ =
+      mmap(nullptr, fifo->mapping_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   close(fd);
   if (fifo->mapping_ == MAP_FAILED) {
     fifo->mapping_ = nullptr;

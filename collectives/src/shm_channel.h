@@ -2,7 +2,9 @@
 // shared memory per direction. The receiver creates its inbox, the sender
 // maps it; both names are unlinked once mapped, so a crash leaves nothing
 // behind in /dev/shm. A received chunk is reduced straight out of the FIFO
-// into its destination (no second copy).
+// into its destination (no second copy). Both sides map with MAP_POPULATE:
+// a first touch costs about 10 us per 4 KiB page here, which the first
+// thousand small messages through a fresh FIFO would otherwise pay.
 #pragma once
 
 #include <cstdint>
