@@ -222,7 +222,6 @@ xcclResult_t allReduce(xcclComm &comm, const char *send, char *recv, size_t coun
     if (op == xcclAvg) {
       const int owned = mod(comm.rank + 1, comm.nranks);
       divide(recv + segments.offset(owned) * element, segments.size(owned), type, comm.nranks);
-      return ringAllGatherSegments(comm, recv, segments, element, 1, what);
     }
     return ringAllGatherSegments(comm, recv, segments, element, 1, what);
   }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -68,10 +69,9 @@ const char *algoName(AlgoChoice choice) {
 
 Config readConfig() {
   Config config;
-  config.timeout_ms =
-      static_cast<uint32_t>(readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1) > UINT32_MAX
-                                ? UINT32_MAX
-                                : readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1));
+  // Read once: a bad value warns once.
+  config.timeout_ms = static_cast<uint32_t>(
+      std::min<uint64_t>(readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1), UINT32_MAX));
   config.transport = readChoice("XCCL_TRANSPORT", config.transport, kTransportNames);
   config.algo = readChoice("XCCL_ALGO", config.algo, kAlgoNames);
   config.sockets_per_peer =

@@ -175,14 +175,14 @@ xcclResult_t runCollective(xcclComm &comm, const Op &op) {
 
 // Consecutive sends and receives progress together (a group's exchange).
 xcclResult_t runPointToPoint(xcclComm &comm, const Op *ops, size_t count) {
+  // Which buffers pass through staging: decided once per operation.
+  std::vector<bool> staged(count);
   size_t send_total = 0, recv_total = 0;
   for (size_t i = 0; i < count; ++i) {
-    if (ops[i].kind == OpKind::kSend && needsStaging(comm, ops[i].send)) {
-      send_total += ops[i].send_bytes;
-    }
-    if (ops[i].kind == OpKind::kRecv && needsStaging(comm, ops[i].recv)) {
-      recv_total += ops[i].recv_bytes;
-    }
+    const bool sending = ops[i].kind == OpKind::kSend;
+    staged[i] = needsStaging(comm, sending ? ops[i].send : ops[i].recv);
+    if (staged[i])
+      (sending ? send_total : recv_total) += sending ? ops[i].send_bytes : ops[i].recv_bytes;
   }
   char *send_stage = nullptr, *recv_stage = nullptr;
   if (send_total > 0) {
@@ -202,7 +202,7 @@ xcclResult_t runPointToPoint(xcclComm &comm, const Op *ops, size_t count) {
     const Op &op = ops[i];
     if (op.kind == OpKind::kSend) {
       const char *source = static_cast<const char *>(op.send);
-      if (needsStaging(comm, source)) {
+      if (staged[i]) {
         XCCL_RETURN_IF_ERROR(copyAndWait(comm, send_stage, source, op.send_bytes, op.what));
         source = send_stage;
         send_stage += op.send_bytes;
@@ -210,7 +210,7 @@ xcclResult_t runPointToPoint(xcclComm &comm, const Op *ops, size_t count) {
       requests[i] = Request::send(op.root, source, op.send_bytes);
     } else {
       char *target = static_cast<char *>(op.recv);
-      if (needsStaging(comm, target)) {
+      if (staged[i]) {
         copy_back[i] = {recv_stage, op.recv_bytes};
         target = recv_stage;
         recv_stage += op.recv_bytes;
