@@ -15,17 +15,18 @@ SchedulerConfig policy_preset(const std::string &name) {
     c.fair_share = FairShareMode::kWeightedRoundRobin;
     return c;
   }
-  if (name == "fifo" || name == "fastest") {
+  if (name == "fifo" || name == "greedy" || name == "fastest") {
     c.priorities = false;
     c.fair_share = FairShareMode::kNone;
     c.backfill = false;
     c.preemption = false;
     c.failed_gangs_first = false;
-    c.model_choice = name == "fifo" ? ModelChoice::kTypeBlind : ModelChoice::kFastestFree;
+    c.strict_order = name == "fifo";
+    c.model_choice = name == "fastest" ? ModelChoice::kFastestFree : ModelChoice::kTypeBlind;
     return c;
   }
   throw std::invalid_argument("unknown policy '" + name +
-                              "' (expected xpool, drf, wrr, fifo or fastest)");
+                              "' (expected xpool, drf, wrr, fifo, greedy or fastest)");
 }
 
 namespace {
@@ -1057,11 +1058,16 @@ Decisions Scheduler::schedule(Time now) {
         // left the queue, or already planned this pass
       } else if (cannot_start(k, ctx)) {
         ++decisions.examined;
+        if (config_.strict_order) break;
       } else if (consider(k.job, ctx)) {
         q.remove_at(i);
         started = true;
       } else {
         k.examined = true;
+        // A job held by its quota maximum is not waiting for capacity: blocking on it would
+        // let one group's limit stall the whole pool.
+        if (config_.strict_order && jobs_[size_t(k.job)].reason.kind != WaitReason::Kind::kQuota)
+          break;
       }
       ++i;
     }

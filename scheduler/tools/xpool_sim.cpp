@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
   SimOptions opt;
   app.add_option("--cluster", cluster_path, "cluster description (JSON)");
   app.add_option("--trace", trace_path, "job trace (CSV)");
-  app.add_option("--policy", policy, "xpool, drf, wrr, fifo, fastest or xpool-firstfit");
+  app.add_option("--policy", policy, "xpool, drf, wrr, fifo, greedy, fastest or xpool-firstfit");
   app.add_option("--compare", compare, "more policies to run on the same trace, comma-separated");
   app.add_option("--out", out_dir,
                  "folder for jobs.csv, timeline.csv/json, summary.json, utilization.svg");

@@ -126,6 +126,46 @@ TEST(Ordering, FifoIgnoresGroupsAndPriorities) {
   EXPECT_EQ(d.starts[1].job, a1);
 }
 
+TEST(Ordering, FifoBlocksBehindTheFirstJobThatDoesNotFit) {
+  // 4 devices: a0 takes 2; the wide job needs all 4, so it waits; the 1-device job behind it
+  // waits too under strict FIFO, and starts in the hole under greedy.
+  TwoGroups t(4);
+  for (const char *policy : {"fifo", "greedy"}) {
+    Scheduler s(t.b.cluster, default_throughput(t.b.cluster), policy_preset(policy));
+    JobId a0 = s.submit(job(t.ua, t.a, 1, 2), 0).job;
+    JobId wide = s.submit(job(t.ua, t.a, 1, 4), 1).job;
+    JobId small = s.submit(job(t.ub, t.g_b, 1, 1), 2).job;
+    Decisions d = s.schedule(3);
+    ASSERT_GE(d.starts.size(), 1u) << policy;
+    EXPECT_EQ(d.starts[0].job, a0) << policy;
+    EXPECT_EQ(s.job(wide).state, JobState::kWaiting) << policy;
+    const bool strict = std::string(policy) == "fifo";
+    EXPECT_EQ(s.job(small).state, strict ? JobState::kWaiting : JobState::kRunning) << policy;
+    EXPECT_EQ(d.starts.size(), strict ? 1u : 2u) << policy;
+    // When a0 ends, the wide job goes first under FIFO; under greedy the small job holds a
+    // device, so the wide job still does not fit.
+    s.finish(a0, 10);
+    d = s.schedule(10);
+    EXPECT_EQ(s.job(wide).state, strict ? JobState::kRunning : JobState::kWaiting) << policy;
+  }
+}
+
+TEST(Ordering, FifoDoesNotBlockBehindAJobHeldByItsQuota) {
+  // Group a may use at most 1 device; its second job waits for its quota, not for capacity,
+  // so group b's job behind it starts.
+  TwoGroups t(4);
+  t.b.group_devices(t.a, t.b.cluster.any_resource(), 0, 1);
+  Scheduler s(t.b.cluster, default_throughput(t.b.cluster), policy_preset("fifo"));
+  s.submit(job(t.ua, t.a, 1, 1), 0);
+  JobId held = s.submit(job(t.ua, t.a, 1, 1), 1).job;
+  JobId other = s.submit(job(t.ub, t.g_b, 1, 1), 2).job;
+  s.schedule(3);
+  EXPECT_EQ(s.job(held).state, JobState::kWaiting);
+  EXPECT_NE(s.wait_reason(held).find("group a: 1 of 1 accelerators in use"), std::string::npos)
+      << s.wait_reason(held);
+  EXPECT_EQ(s.job(other).state, JobState::kRunning);
+}
+
 TEST(Ordering, JainIndex) {
   EXPECT_DOUBLE_EQ(jain_index({1, 1, 1, 1}), 1.0);
   EXPECT_DOUBLE_EQ(jain_index({1, 0, 0, 0}), 0.25);

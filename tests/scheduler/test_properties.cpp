@@ -144,7 +144,7 @@ TEST_P(RandomTraces, NoQuotaExceededNoDeviceOversubscribed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, RandomTraces,
-                         ::testing::Values("xpool", "wrr", "fifo", "fastest"));
+                         ::testing::Values("xpool", "wrr", "fifo", "greedy", "fastest"));
 
 }  // namespace
 }  // namespace xpool::sched

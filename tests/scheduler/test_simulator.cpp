@@ -169,7 +169,7 @@ TEST(Simulator, GeneratedTraceKeepsInvariantsAndWritesReports) {
   SimOptions o;
   o.check_invariants = true;
   o.failures_per_node_day = 0.5;
-  for (const char *policy : {"xpool", "fifo", "fastest", "wrr"}) {
+  for (const char *policy : {"xpool", "fifo", "greedy", "fastest", "wrr"}) {
     SimResult r = simulate(b.cluster, tp, policy_preset(policy), jobs, {}, o, policy);
     ASSERT_TRUE(r.invariant_errors.empty()) << policy << ": " << r.invariant_errors.front();
     Summary s = summarize(r, b.cluster);

@@ -27,6 +27,11 @@ struct SchedulerConfig {
   bool priorities = true;  // emergency queue and priority classes (off: submit order)
   FairShareMode fair_share = FairShareMode::kDominantResourceFairness;
   bool backfill = true;
+  // Head-of-line blocking: the first job in order that waits for capacity ends the pass, so no
+  // job behind it starts (the textbook FIFO, Slurm's builtin scheduler without backfill, and
+  // Gavel's FIFO baseline). Off, a job that does not fit is skipped and later ones may start
+  // in any hole, with no reservation protecting the skipped one.
+  bool strict_order = false;
   bool preemption = true;
   // A gang a failure ended on some of its nodes is planned before the fair-share order (after
   // emergencies) and takes the reservation until it restarts: the nodes it survived on are
@@ -42,8 +47,9 @@ struct SchedulerConfig {
   int max_victim_candidates = 1024;
 };
 
-// "xpool" (every policy), "fifo" (type-blind FIFO baseline), "fastest" (fastest free device
-// type, otherwise like fifo), "drf", "wrr". Throws std::invalid_argument on other names.
+// "xpool" (every policy), "fifo" (type-blind strict FIFO baseline), "greedy" (type-blind, submit
+// order, skipping what does not fit), "fastest" (fastest free device type, otherwise like
+// greedy), "drf", "wrr". Throws std::invalid_argument on other names.
 SchedulerConfig policy_preset(const std::string &name);
 
 enum class JobState : uint8_t { kWaiting, kRunning, kFinished, kRejected, kStopped, kCancelled };
