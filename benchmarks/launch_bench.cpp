@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "raw_cuda.h"
 #include "raw_opencl.h"
 
 namespace membench {
@@ -21,6 +22,10 @@ xpModule loadEmptyModule(const BenchDevice &device) {
     xpCheck(xpModuleLoadData(device.ordinal, XP_MODULE_OPENCL_C, kOpenClEmptyKernel,
                              std::strlen(kOpenClEmptyKernel), nullptr, &module),
             "xpModuleLoadData (empty OpenCL kernel)");
+  } else if (backend == "cuda") {
+    xpCheck(xpModuleLoadData(device.ordinal, XP_MODULE_PTX, kCudaEmptyKernelPtx,
+                             std::strlen(kCudaEmptyKernelPtx), nullptr, &module),
+            "xpModuleLoadData (empty PTX kernel)");
   }
   return module;
 }

@@ -16,6 +16,7 @@
 #include "copy_bench.h"
 #include "launch_bench.h"
 #include "raw_cpu.h"
+#include "raw_cuda.h"
 #include "raw_opencl.h"
 #include "report.h"
 
@@ -129,6 +130,9 @@ std::unique_ptr<RawDevice> makeRaw(BenchDevice &device, std::string *note) {
   }
   if (backend == "opencl") {
     return makeRawOpenCL(device.props.backend_device, device.props.name, note);
+  }
+  if (backend == "cuda") {
+    return makeRawCuda(device.props.backend_device, device.props.name, note);
   }
   *note = "n/a (xpool-membench has no raw implementation for the " + backend + " backend)";
   return nullptr;
