@@ -17,7 +17,7 @@ packages=(
   libze-dev libamdhip64-dev
   # xccl: mpirun launch and the MPI bootstrap, UCX transport, and the Open MPI
   # and Gloo peers its benchmarks measure against
-  libopenmpi-dev openmpi-bin libucx-dev libgloo-dev
+  libopenmpi-dev openmpi-bin libucx-dev ucx-utils libgloo-dev
 )
 
 missing=()

@@ -22,11 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 parse_compare_args "$0" "$@"
 
-if [ "$quick" = 1 ]; then
-  sizes=(-b 8 -e 1M -f 8 -n 5 -w 2)
-else
-  sizes=(-b 8 -e 64M -f 2 -n 20 -w 5)
-fi
+compare_sizes 2
 ops=allreduce,allgather,broadcast
 args=(--np "$np" --op "$ops" "${sizes[@]}" "${extra[@]}")
 
@@ -38,13 +34,7 @@ for program in xccl-perf xccl-gloo-peer; do
   fi
 done
 
-if [ -n "$out" ]; then
-  mkdir -p "$out"
-  work=$out
-else
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-fi
+compare_workdir
 
 export XPOOL_BACKENDS=${XPOOL_BACKENDS:-cpu}
 echo "# compare-gloo.sh: ${args[*]}; XPOOL_BACKENDS=$XPOOL_BACKENDS XCCL_TRANSPORT=tcp"

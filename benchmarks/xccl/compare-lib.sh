@@ -113,13 +113,14 @@ join_pairs() {
   '
 }
 
-# The command line both compare scripts take: --quick, --np N, --out DIR,
-# then -- and options for the benchmark programs. Sets np, quick, out, extra.
+# The command line every compare script takes: --quick, --np N, --out DIR,
+# then -- and options for the benchmark programs. Sets np (default
+# $default_np, else 2), quick, out, extra.
 parse_compare_args() {
   local script_path=$1 script
   script=$(basename "$1")
   shift
-  np=2
+  np=${default_np:-2}
   quick=0
   out=""
   extra=()
@@ -134,4 +135,25 @@ parse_compare_args() {
     esac
     shift
   done
+}
+
+# Sets `sizes` (xccl-perf options): 8 B to 1 MiB and 5 iterations with
+# --quick (a smoke run), else 8 B to $2 (default 64M) by factor $1 (default 4).
+compare_sizes() {
+  if [ "$quick" = 1 ]; then
+    sizes=(-b 8 -e 1M -f 8 -n 5 -w 2)
+  else
+    sizes=(-b 8 -e "${2:-64M}" -f "${1:-4}" -n 20 -w 5)
+  fi
+}
+
+# Sets `work`: the --out folder (kept), or a temporary one removed at exit.
+compare_workdir() {
+  if [ -n "$out" ]; then
+    mkdir -p "$out"
+    work=$out
+  else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+  fi
 }

@@ -22,11 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 parse_compare_args "$0" "$@"
 
-if [ "$quick" = 1 ]; then
-  sizes=(-b 8 -e 1M -f 8 -n 5 -w 2)
-else
-  sizes=(-b 8 -e 256M -f 2 -n 20 -w 5)
-fi
+compare_sizes 2 256M
 ops=allreduce,allgather,reducescatter,broadcast,reduce,alltoall
 args=(--op "$ops" "${sizes[@]}" "${extra[@]}")
 
@@ -39,13 +35,7 @@ for program in xccl-perf xccl-mpi-peer; do
 done
 command -v mpirun > /dev/null || { echo "compare-mpi.sh: mpirun not found" >&2; exit 2; }
 
-if [ -n "$out" ]; then
-  mkdir -p "$out"
-  work=$out
-else
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-fi
+compare_workdir
 
 export XPOOL_BACKENDS=${XPOOL_BACKENDS:-cpu}
 read -r -a launch <<< "$(mpirun_args "$np")"

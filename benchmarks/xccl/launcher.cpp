@@ -50,6 +50,12 @@ std::vector<std::string> rankEnvironment(const LaunchPlan &plan, int rank) {
   env.emplace_back("XPOOL_RANK", std::to_string(rank));
   env.emplace_back("XPOOL_LOCAL_RANK", std::to_string(rank));
   env.emplace_back("XPOOL_WORLD_SIZE", std::to_string(plan.nranks));
+  if (plan.nodes > 0) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
+    const long node = static_cast<long>(rank) * plan.nodes / plan.nranks;
+    env.emplace_back("XCCL_HOSTNAME", std::string(host) + "-node" + std::to_string(node));
+  }
   std::vector<std::string> out;
   for (char **entry = environ; *entry != nullptr; ++entry) {
     const std::string text = *entry;

@@ -26,6 +26,10 @@ struct LaunchPlan {
   std::vector<std::string> argv;  // argv[0] is the program to run
   int nranks = 1;
   std::vector<std::pair<std::string, std::string>> env;  // set in every rank
+  // > 0: the ranks pose as this many nodes (XCCL_HOSTNAME <host>-node<k>,
+  // consecutive ranks on one node), so that xccl treats them as separate
+  // machines: TCP between them, hierarchical algorithms across them.
+  int nodes = 0;
   int timeout_s = 1800;
 };
 

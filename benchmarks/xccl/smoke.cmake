@@ -15,6 +15,14 @@ add_test(NAME xccl_perf_smoke_threads
 set_tests_properties(xccl_perf_smoke_np2 xccl_perf_smoke_threads PROPERTIES
   LABELS "benchmark-smoke" TIMEOUT 300 ENVIRONMENT "${_xccl_smoke_env}")
 
+# 2 simulated nodes x 2 ranks, hierarchical against ring (xccl-perf fails,
+# and so the script, when a result is wrong).
+add_test(NAME xccl_compare_hier_smoke
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-hier.sh --quick)
+set_tests_properties(xccl_compare_hier_smoke PROPERTIES
+  LABELS "benchmark-smoke" TIMEOUT 300
+  ENVIRONMENT "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+
 if(TARGET xccl-mpi-peer)
   # mpirun refuses to run as root (CI containers) unless told it may.
   add_test(NAME xccl_mpi_peer_smoke
@@ -33,6 +41,15 @@ if(TARGET xccl-gloo-peer)
   add_test(NAME xccl_compare_gloo_smoke
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-gloo.sh --quick)
   set_tests_properties(xccl_gloo_peer_smoke xccl_compare_gloo_smoke PROPERTIES
+    LABELS "benchmark-smoke" TIMEOUT 300
+    ENVIRONMENT "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+endif()
+
+if(XCCL_UCX_INCLUDE_DIR)
+  # UCX against TCP, 2 ranks (xccl-perf checks every result over both).
+  add_test(NAME xccl_compare_ucx_smoke
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-ucx.sh --quick)
+  set_tests_properties(xccl_compare_ucx_smoke PROPERTIES
     LABELS "benchmark-smoke" TIMEOUT 300
     ENVIRONMENT "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
 endif()

@@ -67,12 +67,21 @@ int runLaunched(const Options &options, int device) {
 
 // --np N: N copies of this program, each told its rank, bootstrapping on a
 // free port of 127.0.0.1; only rank 0 prints.
-int launch(const Options &options, int argc, char **argv) {
+int launch(const Options &options, int nodes, int argc, char **argv) {
   LaunchPlan plan;
   plan.tool = "xccl-perf";
   plan.argv.push_back(selfPath());
-  for (std::string &arg : argsWithout(argc, argv, "--np")) plan.argv.push_back(std::move(arg));
+  // Neither --np nor --nodes: the copies are ranks, not launchers.
+  const std::vector<std::string> args = argsWithout(argc, argv, "--np");
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nodes") {
+      ++i;
+    } else if (args[i].rfind("--nodes=", 0) != 0) {
+      plan.argv.push_back(args[i]);
+    }
+  }
   plan.nranks = options.np;
+  plan.nodes = nodes;
   plan.env = {{"XPOOL_MASTER_ADDR", "127.0.0.1"},
               {"XPOOL_MASTER_PORT", std::to_string(freePort())}};
   plan.timeout_s = options.timeout_s;
@@ -105,11 +114,19 @@ int main(int argc, char **argv) {
   app.add_option("-t,--threads-ranks", threads, "Run this many ranks as threads of one process")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  int nodes = 0;
+  app.add_option("--nodes", nodes,
+                 "With --np: the ranks pose as this many nodes (XCCL_HOSTNAME per rank, "
+                 "consecutive ranks together): TCP between them, hierarchical algorithms")
+      ->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
     finishOptions(options, argc, argv);
     if (options.np > 0 && threads > 1) {
       throw CLI::ValidationError("--np", "cannot be combined with -t (one or the other)");
+    }
+    if (nodes > 0 && (options.np == 0 || nodes > options.np)) {
+      throw CLI::ValidationError("--nodes", "needs --np with at least as many ranks as nodes");
     }
     if (threads > 1 && underLauncher()) {
       throw CLI::ValidationError("-t", "runs all ranks in one process; not under a launcher");
@@ -118,7 +135,7 @@ int main(int argc, char **argv) {
     return app.exit(error) == 0 ? 0 : 2;  // --help is not an error
   }
   try {
-    if (options.np > 0) return launch(options, argc, argv);
+    if (options.np > 0) return launch(options, nodes, argc, argv);
     xpCheck(xpInit(), "xpInit");
     const int code =
         underLauncher() ? runLaunched(options, device) : runThreads(options, device, threads);

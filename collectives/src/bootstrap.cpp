@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -192,8 +193,11 @@ xcclResult_t exchangeWithRoot(const UniqueIdContents &id, const PeerInfo &mine, 
 }
 
 uint64_t hostId() {
+  // The same name PeerInfo.hostname carries, so that XCCL_HOSTNAME splits
+  // one machine into "nodes" for the paths (shm or TCP) and the node layout
+  // alike.
   char name[256] = {};
-  gethostname(name, sizeof name - 1);
+  hostName(name, sizeof name);
   std::string boot_id;
   std::ifstream("/proc/sys/kernel/random/boot_id") >> boot_id;
   return fnv1a(boot_id, fnv1a(name));
@@ -201,7 +205,12 @@ uint64_t hostId() {
 
 void hostName(char *out, size_t size) {
   std::memset(out, 0, size);
-  gethostname(out, size - 1);
+  const char *forced = std::getenv("XCCL_HOSTNAME");
+  if (forced != nullptr && *forced != '\0') {
+    std::strncpy(out, forced, size - 1);
+  } else {
+    gethostname(out, size - 1);
+  }
 }
 
 }  // namespace xpool::xccl

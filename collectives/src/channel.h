@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "errors.h"
+#include "socket.h"
 #include "xpool/xccl.h"
 
 namespace xpool::xccl {
@@ -68,6 +69,10 @@ class Channel {
   virtual xcclResult_t progressRecv(Request &request) = 0;
   // Stops traffic now (abort): the peer sees a closed connection.
   virtual void shutdown() = 0;
+  // Waits (until `deadline`) for what this rank sent to reach the peer: a
+  // channel whose sends complete locally (UCX) must deliver them before the
+  // rank says goodbye, or the peer could see the goodbye first.
+  virtual void flush(Deadline) {}
   // Descriptors to poll for readiness instead of spinning (-1: none).
   virtual int pollFd() const { return -1; }
   virtual const char *name() const = 0;

@@ -4,11 +4,13 @@
 
 #include <cstring>
 
+#include "algorithms.h"
 #include "communicator.h"
 #include "logging.h"
 #include "reduce.h"
 #include "shm_channel.h"
 #include "tcp_channel.h"
+#include "ucx_connect.h"
 
 namespace xpool::xccl {
 namespace {
@@ -19,13 +21,12 @@ struct Handshake {
   int32_t index;  // 0: control connection, 1..: data sockets
 };
 
-bool useTcp(const PeerInfo &a, const PeerInfo &b) {
-  return a.host_id != b.host_id || a.transport == static_cast<uint32_t>(TransportChoice::kTcp) ||
-         b.transport == static_cast<uint32_t>(TransportChoice::kTcp);
-}
-
+// A pair that may use UCX between nodes also gets TCP sockets: whether
+// both ends can open UCX is only known after the mesh is up.
 int dataSockets(const PeerInfo &a, const PeerInfo &b) {
-  return useTcp(a, b) ? static_cast<int>(std::min(a.sockets_per_peer, b.sockets_per_peer)) : 0;
+  const PairPath path = pairPath(a, b);
+  const bool tcp = path == PairPath::kTcp || path == PairPath::kUcxElseTcp;
+  return tcp ? static_cast<int>(std::min(a.sockets_per_peer, b.sockets_per_peer)) : 0;
 }
 
 xcclResult_t openDevice(xcclComm &comm, int device, const char *call) {
@@ -156,16 +157,23 @@ xcclResult_t shmHandshake(xcclComm &comm, const std::vector<int> &peers, char to
 xcclResult_t buildChannels(xcclComm &comm, std::vector<std::vector<Socket>> &data,
                            Deadline deadline) {
   const PeerInfo &me = comm.infos[static_cast<size_t>(comm.rank)];
-  std::vector<int> shm_peers;
+  std::vector<int> shm_peers, ucx_peers;
   for (int p = 0; p < comm.nranks; ++p) {
     if (p == comm.rank) continue;
-    if (useTcp(me, comm.infos[static_cast<size_t>(p)])) {
+    const PairPath path = pairPath(me, comm.infos[static_cast<size_t>(p)]);
+    if (path == PairPath::kTcp) {
       comm.peers[static_cast<size_t>(p)].channel =
           std::make_unique<TcpChannel>(std::move(data[static_cast<size_t>(p)]));
-    } else {
+    } else if (path == PairPath::kShm) {
       shm_peers.push_back(p);
+    } else {
+      ucx_peers.push_back(p);
     }
   }
+  // Every rank takes these steps in the same order (UCX, then shared
+  // memory): each step's messages on the control connections cannot wait
+  // on a peer that is still in another step.
+  XCCL_RETURN_IF_ERROR(connectUcxPeers(comm, ucx_peers, data, deadline));
   if (shm_peers.empty()) return xcclSuccess;
   const size_t capacity = comm.config.shm_fifo_bytes;
   std::vector<std::unique_ptr<ShmFifo>> inboxes(static_cast<size_t>(comm.nranks));
@@ -254,6 +262,7 @@ xcclResult_t createCommunicator(int nranks, const UniqueIdContents &id, int rank
     return failed(result);
   }
   comm->peers.resize(static_cast<size_t>(nranks));
+  comm->layout = computeNodeLayout(comm->infos, rank);
   comm->engine.start(nranks);
   for (const PeerInfo &info : comm->infos) {
     if (info.host_addressable == 0) comm->chunk_staging = true;
@@ -280,6 +289,7 @@ xcclResult_t createCommunicator(int nranks, const UniqueIdContents &id, int rank
   }
   logger()->info("rank {} of {}: reductions use {}; timeout {} ms", rank, nranks, reduceIsa(),
                  comm->config.timeout_ms);
+  logLayout(*comm);
   *out = comm;
   return xcclSuccess;
 }

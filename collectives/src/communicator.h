@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "errors.h"
 #include "socket.h"
+#include "topology.h"
 #include "xpool/xccl.h"
 
 namespace xpool::xccl {
@@ -65,6 +66,7 @@ struct xcclComm {
   uint64_t key[2] = {0, 0};
   std::vector<xpool::xccl::PeerInfo> infos;
   std::vector<xpool::xccl::Peer> peers;  // indexed by rank; peers[rank] is unused
+  xpool::xccl::NodeLayout layout;        // which ranks share a node (from infos)
   xpool::xccl::Engine engine{this};
   xpStream own_stream = nullptr;       // for calls with a NULL stream
   xpStream copy_stream = nullptr;      // staging copies of non-host-addressable memory

@@ -55,8 +55,9 @@ Enum readChoice(const char *name, Enum fallback, const char *const (&names)[N]) 
   return fallback;
 }
 
-constexpr const char *kTransportNames[] = {"auto", "shm", "tcp"};
-constexpr const char *kAlgoNames[] = {"auto", "ring", "direct", "tree"};
+constexpr const char *kTransportNames[] = {"auto", "shm", "tcp", "ucx"};
+constexpr const char *kUcxAutoNames[] = {"rdma", "always", "never"};
+constexpr const char *kAlgoNames[] = {"auto", "ring", "direct", "tree", "hier"};
 
 }  // namespace
 
@@ -73,6 +74,7 @@ Config readConfig() {
   config.timeout_ms = static_cast<uint32_t>(
       std::min<uint64_t>(readSize("XCCL_TIMEOUT_MS", config.timeout_ms, 1), UINT32_MAX));
   config.transport = readChoice("XCCL_TRANSPORT", config.transport, kTransportNames);
+  config.ucx_auto = readChoice("XCCL_UCX_AUTO", config.ucx_auto, kUcxAutoNames);
   config.algo = readChoice("XCCL_ALGO", config.algo, kAlgoNames);
   config.sockets_per_peer =
       static_cast<int>(readSize("XCCL_SOCKETS_PER_PEER", config.sockets_per_peer, 1));
@@ -85,6 +87,7 @@ Config readConfig() {
   config.stage_chunk_bytes =
       readSize("XCCL_STAGE_CHUNK_BYTES", config.stage_chunk_bytes, 4096) & ~size_t{63};
   config.direct_max_bytes = readSize("XCCL_DIRECT_MAX_BYTES", config.direct_max_bytes, 0);
+  config.hier_min_bytes = readSize("XCCL_HIER_MIN_BYTES", config.hier_min_bytes, 0);
   config.inline_enabled = readSize("XCCL_INLINE", 1, 0) != 0;
   config.check = readSize("XCCL_CHECK", 0, 0) != 0;
   if (const char *ifname = std::getenv("XCCL_SOCKET_IFNAME")) config.socket_ifname = ifname;

@@ -7,18 +7,22 @@
 
 namespace xpool::xccl {
 
-enum class TransportChoice { kAuto, kShm, kTcp };
-enum class AlgoChoice { kAuto, kRing, kDirect, kTree };
+enum class TransportChoice { kAuto, kShm, kTcp, kUcx };
+// When XCCL_TRANSPORT=auto takes UCX between nodes (ucx_connect.h).
+enum class UcxAuto { kRdma, kAlways, kNever };
+enum class AlgoChoice { kAuto, kRing, kDirect, kTree, kHier };
 
 struct Config {
   uint32_t timeout_ms = 300000;                        // XCCL_TIMEOUT_MS: every wait's deadline
-  TransportChoice transport = TransportChoice::kAuto;  // XCCL_TRANSPORT=auto|shm|tcp
-  AlgoChoice algo = AlgoChoice::kAuto;                 // XCCL_ALGO=auto|ring|direct|tree
+  TransportChoice transport = TransportChoice::kAuto;  // XCCL_TRANSPORT=auto|shm|tcp|ucx
+  UcxAuto ucx_auto = UcxAuto::kRdma;                   // XCCL_UCX_AUTO=rdma|always|never
+  AlgoChoice algo = AlgoChoice::kAuto;                 // XCCL_ALGO=auto|ring|direct|tree|hier
   int sockets_per_peer = 2;                            // XCCL_SOCKETS_PER_PEER (TCP)
   size_t shm_fifo_bytes = size_t{4} << 20;             // XCCL_SHM_FIFO_BYTES, per ordered pair
   size_t chunk_bytes = size_t{512} << 10;              // XCCL_CHUNK_BYTES: pipelining unit
   size_t stage_chunk_bytes = size_t{4} << 20;   // XCCL_STAGE_CHUNK_BYTES: staging pipeline unit
   size_t direct_max_bytes = size_t{256} << 10;  // XCCL_DIRECT_MAX_BYTES (auto choice)
+  size_t hier_min_bytes = 0;                    // XCCL_HIER_MIN_BYTES (auto; benchmarks.md)
   bool inline_enabled = true;                   // XCCL_INLINE=0 always goes through the stream
   bool check = false;                           // XCCL_CHECK=1 compares calls across ranks
   std::string socket_ifname;                    // XCCL_SOCKET_IFNAME

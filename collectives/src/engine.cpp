@@ -25,6 +25,8 @@ constexpr int kSpinPolls = 1000;
 constexpr auto kYieldPhase = std::chrono::milliseconds(2);
 constexpr auto kSleep = std::chrono::microseconds(50);
 constexpr auto kControlPollInterval = std::chrono::milliseconds(1);
+// How long a failed channel waits for its peer's reason (explainChannelFailure).
+constexpr auto kFailureReasonGrace = std::chrono::milliseconds(100);
 
 size_t bytesMoved(const Request &request) {
   size_t moved = request.done;
@@ -198,6 +200,22 @@ xcclResult_t Engine::pollControl(const OpLabel &what) {
   return xcclSuccess;
 }
 
+xcclResult_t Engine::explainChannelFailure(xcclResult_t result, const OpLabel &what) {
+  // A rank whose operation failed sends the reason on every control
+  // connection before it closes its data connections; a rank two hops away
+  // (hierarchical algorithms) meets the closed data connection first. The
+  // reason names the rank that started it all, so look for it: briefly,
+  // since on a real network it may arrive just after the close.
+  const std::string channel_error = lastError();
+  const auto give_up = Clock::now() + kFailureReasonGrace;
+  do {
+    const xcclResult_t reason = pollControl(what);
+    if (reason != xcclSuccess) return reason;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while (Clock::now() < give_up);
+  return fail(result, "{}: {}", what, channel_error);
+}
+
 xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel &what) {
   // The clock is read only every kClockEvery idle polls: at small sizes a
   // clock read per poll costs more than the transfer.
@@ -208,7 +226,7 @@ xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel 
   for (int idle_polls = 0;; ++idle_polls) {
     bool moved = false;
     const xcclResult_t progressed = progressOnce(&moved);
-    if (progressed != xcclSuccess) return fail(progressed, "{}: {}", what, lastError());
+    if (progressed != xcclSuccess) return explainChannelFailure(progressed, what);
     if (std::all_of(requests, requests + count, [](Request *r) { return r->complete; })) {
       return xcclSuccess;
     }
@@ -236,6 +254,11 @@ xcclResult_t Engine::wait(Request *const *requests, size_t count, const OpLabel 
       for (size_t i = 0; i < count; ++i) {
         const Request &request = *requests[i];
         if (!request.complete && departed_[static_cast<size_t>(request.peer)]) {
+          // Its last message may have arrived just before its goodbye, after
+          // this loop's progress: take what is there before judging.
+          bool drained = false;
+          XCCL_RETURN_IF_ERROR(progressOnce(&drained));
+          if (request.complete) continue;
           return fail(xcclRemoteError,
                       "{}: {} destroyed its communicator while this rank still expected it to "
                       "{} {} bytes",
@@ -288,6 +311,9 @@ void Engine::sayGoodbye() {
   ControlFrame frame;
   frame.type = ControlFrame::kGoodbye;
   frame.origin = comm_->rank;
+  for (Peer &peer : comm_->peers) {
+    if (peer.channel) peer.channel->flush(Deadline::afterMs(1000));
+  }
   for (size_t p = 0; p < comm_->peers.size(); ++p) {
     if (static_cast<int>(p) == comm_->rank || !comm_->peers[p].control.valid()) continue;
     sendAll(comm_->peers[p].control, &frame, sizeof frame, Deadline::afterMs(100),

@@ -54,6 +54,9 @@ class Engine {
 
  private:
   xcclResult_t progressOnce(bool *moved);
+  // The error to report for a failed channel: the reason a peer sent on its
+  // control connection when there is one, else the channel's own message.
+  xcclResult_t explainChannelFailure(xcclResult_t result, const OpLabel &what);
   bool progressSelf();
   // Reads what the control connections hold: end-of-file is a dead peer,
   // kAbort frames carry another rank's failure, kCheck frames are kept.

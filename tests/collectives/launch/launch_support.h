@@ -35,4 +35,11 @@ void showLogsIfAsked(const Job &job);
 void runRanks(int nranks, const std::vector<std::string> &args, const Environment &common,
               const std::function<Environment(int)> &per_rank, std::chrono::seconds limit);
 
+// The killed-peer scenario: `nranks` ranks loop over large AllReduces,
+// rank `dead` is killed with SIGKILL once it is looping, and every other
+// rank must exit with kExitSawPeerError (an error naming the dead rank)
+// within XCCL_TIMEOUT_MS (3 s, set here) + 5 s of the kill.
+void expectSurvivorsNameTheKilledRank(int nranks, int dead, Environment environment,
+                                      const std::function<Environment(int)> &per_rank);
+
 }  // namespace xccltest
