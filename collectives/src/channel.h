@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "errors.h"
 #include "socket.h"
@@ -28,6 +29,10 @@ struct Request {
   // Progress, owned by the channel.
   size_t done = 0;
   size_t part_done[kMaxSocketsPerPeer] = {};
+  // Shared-memory single copy: the sender's sequence number of the message
+  // (0: not announced yet) and, at the receiver, the sender's address.
+  uint64_t sequence = 0;
+  uint64_t peer_address = 0;
 
   static Request send(int peer, const void *src, size_t bytes) {
     Request r;

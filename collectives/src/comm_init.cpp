@@ -182,13 +182,29 @@ xcclResult_t buildChannels(xcclComm &comm, std::vector<std::vector<Socket>> &dat
                                          &inboxes[static_cast<size_t>(p)]));
   }
   XCCL_RETURN_IF_ERROR(shmHandshake(comm, shm_peers, 'C', deadline));
+  std::vector<ShmChannel *> shm_channels;
   for (int p : shm_peers) {
     std::unique_ptr<ShmFifo> outbox;
     XCCL_RETURN_IF_ERROR(ShmFifo::open(shmFifoName(comm.key, comm.rank, p), capacity, &outbox));
-    comm.peers[static_cast<size_t>(p)].channel =
-        std::make_unique<ShmChannel>(std::move(inboxes[static_cast<size_t>(p)]), std::move(outbox));
+    auto channel =
+        std::make_unique<ShmChannel>(std::move(inboxes[static_cast<size_t>(p)]), std::move(outbox),
+                                     comm.infos[static_cast<size_t>(p)].pid);
+    shm_channels.push_back(channel.get());
+    comm.peers[static_cast<size_t>(p)].channel = std::move(channel);
   }
   XCCL_RETURN_IF_ERROR(shmHandshake(comm, shm_peers, 'M', deadline));
+  // Single copy: each receiver probes its peers' memory, then each sender
+  // reads what its peer decided.
+  for (size_t i = 0; i < shm_peers.size(); ++i) {
+    std::string why;
+    shm_channels[i]->probeSingleCopy(comm.config.shm_single_copy_min_bytes, &why);
+    if (!why.empty()) {
+      logger()->info("rank {}: messages from rank {} go through the FIFO only ({})", comm.rank,
+                     shm_peers[i], why);
+    }
+  }
+  XCCL_RETURN_IF_ERROR(shmHandshake(comm, shm_peers, 'S', deadline));
+  for (ShmChannel *channel : shm_channels) channel->adoptSingleCopy();
   return xcclSuccess;
 }
 

@@ -83,6 +83,8 @@ Config readConfig() {
   // cache line and no element straddles the wrap-around.
   config.shm_fifo_bytes =
       readSize("XCCL_SHM_FIFO_BYTES", config.shm_fifo_bytes, 4096) & ~size_t{63};
+  config.shm_single_copy_min_bytes =
+      readSize("XCCL_SHM_SINGLE_COPY_MIN_BYTES", config.shm_single_copy_min_bytes, 0);
   config.chunk_bytes = readSize("XCCL_CHUNK_BYTES", config.chunk_bytes, 4096) & ~size_t{63};
   config.stage_chunk_bytes =
       readSize("XCCL_STAGE_CHUNK_BYTES", config.stage_chunk_bytes, 4096) & ~size_t{63};

@@ -5,6 +5,15 @@
 // into its destination (no second copy). Both sides map with MAP_POPULATE:
 // a first touch costs about 10 us per 4 KiB page here, which the first
 // thousand small messages through a fresh FIFO would otherwise pay.
+//
+// Large messages take one copy instead of two: the sender puts a 64-byte
+// descriptor (its buffer's address and size) in the FIFO, the receiver reads
+// the buffer straight from the sender's memory with process_vm_readv (Linux
+// cross-memory attach) and counts it in the FIFO header, and the sender's
+// send completes when the count reaches it. At setup the receiver proves it
+// may read the sender's memory (same user, no ptrace restriction) and
+// publishes the size from which both sides use it; 0 keeps every message in
+// the FIFO.
 #pragma once
 
 #include <cstdint>
@@ -46,16 +55,34 @@ class ShmFifo {
 
 class ShmChannel final : public Channel {
  public:
-  ShmChannel(std::unique_ptr<ShmFifo> inbox, std::unique_ptr<ShmFifo> outbox)
-      : inbox_(std::move(inbox)), outbox_(std::move(outbox)) {}
+  // `peer_pid`: the process the single-copy reads come from. Publishes, in the
+  // outbox, where the receiver may probe this process's memory.
+  ShmChannel(std::unique_ptr<ShmFifo> inbox, std::unique_ptr<ShmFifo> outbox, int peer_pid);
+  // Setup, once both sides have mapped both FIFOs: the receiver side tries a
+  // read of the peer's probe and publishes `wanted` (or 0, with the reason in
+  // *why, when the read fails) as the single-copy threshold of its inbox...
+  void probeSingleCopy(size_t wanted, std::string *why);
+  // ...and, once every peer has probed, the sender side adopts the threshold
+  // its peer published for the outbox.
+  void adoptSingleCopy();
+  size_t singleCopyMinBytes() const { return send_single_copy_min_; }
+
   xcclResult_t progressSend(Request &request) override;
   xcclResult_t progressRecv(Request &request) override;
   void shutdown() override {}
   const char *name() const override { return "shm"; }
 
  private:
+  xcclResult_t sendSingleCopy(Request &request);
+  xcclResult_t recvSingleCopy(Request &request);
+
   std::unique_ptr<ShmFifo> inbox_;
   std::unique_ptr<ShmFifo> outbox_;
+  int peer_pid_ = 0;
+  size_t send_single_copy_min_ = 0;  // 0: off
+  size_t recv_single_copy_min_ = 0;
+  uint64_t single_copies_sent_ = 0;
+  std::unique_ptr<char[]> scratch_;  // single-copy reads to be reduced
 };
 
 // "/xccl-<key>-<from>-<to>": the inbox of `to` for messages from `from`.

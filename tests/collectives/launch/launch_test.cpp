@@ -139,6 +139,35 @@ TEST(XcclMatrix, ThreeRanksTinyFifosAndChunks) {
            environment, ownCpuDevice, seconds(240));
 }
 
+// Single copy off: large messages go through the FIFO too (the default
+// reads them from the sender's buffer from 64 KiB on).
+TEST(XcclMatrix, ThreeRanksFifoOnly) {
+  Environment environment = cpuEnvironment(3);
+  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "0";
+  environment["XCCL_DEBUG"] = "INFO";
+  Job job(rankSpecs(rankProgram(), 3, {"matrix", "--max-bytes", "1M", "--roots", "ends"},
+                    environment, ownCpuDevice));
+  expectExitCodes(job, {0, 0, 0}, seconds(240));
+  const std::string logs = job.logs();
+  EXPECT_NE(logs.find("go through the FIFO only (XCCL_SHM_SINGLE_COPY_MIN_BYTES=0)"),
+            std::string::npos)
+      << logs;
+}
+
+// Every non-empty message read from the sender's buffer: odd sizes, every
+// reduction (read in steps into a buffer, then reduced), all collectives.
+// The ranks must have proved they may read each other (no "FIFO only").
+TEST(XcclMatrix, ThreeRanksSingleCopyFromOneByte) {
+  Environment environment = cpuEnvironment(3);
+  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "1";
+  environment["XCCL_DEBUG"] = "INFO";
+  Job job(rankSpecs(rankProgram(), 3, {"matrix", "--max-bytes", "1M", "--roots", "ends"},
+                    environment, ownCpuDevice));
+  expectExitCodes(job, {0, 0, 0}, seconds(240));
+  const std::string logs = job.logs();
+  EXPECT_EQ(logs.find("FIFO only"), std::string::npos) << logs;
+}
+
 // XCCL_INLINE=0: every operation through its stream's host function, never
 // on the calling thread.
 TEST(XcclMatrix, TwoRanksThroughTheStreamOnly) {
