@@ -49,7 +49,16 @@ if(XCCL_UCX_INCLUDE_DIR)
   # UCX against TCP, 2 ranks (xccl-perf checks every result over both).
   add_test(NAME xccl_compare_ucx_smoke
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-ucx.sh --quick)
+  set(_ucx_smoke_env "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+  if(XPOOL_SANITIZE)
+    # LeakSanitizer's exit-time tracer, which stops every thread, crashed
+    # (signal 11 inside the tracer, both ranks at the same pc) in 1 of about
+    # 15 sanitizer runs of this benchmark, whose ranks exit with UCX's
+    # threads still running (libucp is never unloaded). Leaks through UCX
+    # are checked by the XcclUcx tests; this run keeps ASan's and UBSan's
+    # other checks.
+    string(APPEND _ucx_smoke_env ";ASAN_OPTIONS=detect_leaks=0")
+  endif()
   set_tests_properties(xccl_compare_ucx_smoke PROPERTIES
-    LABELS "benchmark-smoke" TIMEOUT 300
-    ENVIRONMENT "${_xccl_smoke_env};XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+    LABELS "benchmark-smoke" TIMEOUT 300 ENVIRONMENT "${_ucx_smoke_env}")
 endif()

@@ -20,8 +20,10 @@ struct Config {
   int sockets_per_peer = 2;                            // XCCL_SOCKETS_PER_PEER (TCP)
   size_t shm_fifo_bytes = size_t{4} << 20;             // XCCL_SHM_FIFO_BYTES, per ordered pair
   // XCCL_SHM_SINGLE_COPY_MIN_BYTES: same-node messages from this size on are
-  // read straight from the sender's buffer (process_vm_readv); 0 turns it off.
-  size_t shm_single_copy_min_bytes = size_t{64} << 10;
+  // read straight from the sender's buffer (process_vm_readv); 0, the
+  // default, keeps them in the FIFO (measured faster on the project's VMs,
+  // docs/benchmarks.md).
+  size_t shm_single_copy_min_bytes = 0;
   size_t chunk_bytes = size_t{512} << 10;       // XCCL_CHUNK_BYTES: pipelining unit
   size_t stage_chunk_bytes = size_t{4} << 20;   // XCCL_STAGE_CHUNK_BYTES: staging pipeline unit
   size_t direct_max_bytes = size_t{256} << 10;  // XCCL_DIRECT_MAX_BYTES (auto choice)

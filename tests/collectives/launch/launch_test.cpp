@@ -139,8 +139,8 @@ TEST(XcclMatrix, ThreeRanksTinyFifosAndChunks) {
            environment, ownCpuDevice, seconds(240));
 }
 
-// Single copy off: large messages go through the FIFO too (the default
-// reads them from the sender's buffer from 64 KiB on).
+// Single copy off (the default, named here): large messages go through the
+// FIFO too, and the log says why.
 TEST(XcclMatrix, ThreeRanksFifoOnly) {
   Environment environment = cpuEnvironment(3);
   environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "0";
