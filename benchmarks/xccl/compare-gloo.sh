@@ -27,12 +27,7 @@ ops=allreduce,allgather,broadcast
 args=(--np "$np" --op "$ops" "${sizes[@]}" "${extra[@]}")
 
 bin=$(bench_bin_dir)
-for program in xccl-perf xccl-gloo-peer; do
-  if [ ! -x "$bin/$program" ]; then
-    echo "compare-gloo.sh: $bin/$program not found (Gloo missing at build time?)" >&2
-    exit 2
-  fi
-done
+require_programs Gloo xccl-perf xccl-gloo-peer
 
 compare_workdir
 

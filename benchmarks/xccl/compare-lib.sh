@@ -157,3 +157,16 @@ compare_workdir() {
     trap 'rm -rf "$work"' EXIT
   fi
 }
+
+# Exits with status 2, naming the first missing one and $1 as the likely
+# cause, unless every program $2... is in the benchmark folder $bin.
+require_programs() {
+  local cause=$1 program
+  shift
+  for program in "$@"; do
+    if [ ! -x "$bin/$program" ]; then
+      echo "$(basename "$0"): $bin/$program not found ($cause missing at build time?)" >&2
+      exit 2
+    fi
+  done
+}

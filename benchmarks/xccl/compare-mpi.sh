@@ -27,12 +27,7 @@ ops=allreduce,allgather,reducescatter,broadcast,reduce,alltoall
 args=(--op "$ops" "${sizes[@]}" "${extra[@]}")
 
 bin=$(bench_bin_dir)
-for program in xccl-perf xccl-mpi-peer; do
-  if [ ! -x "$bin/$program" ]; then
-    echo "compare-mpi.sh: $bin/$program not found (MPI missing at build time?)" >&2
-    exit 2
-  fi
-done
+require_programs MPI xccl-perf xccl-mpi-peer
 command -v mpirun > /dev/null || { echo "compare-mpi.sh: mpirun not found" >&2; exit 2; }
 
 compare_workdir

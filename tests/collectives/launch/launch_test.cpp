@@ -139,16 +139,22 @@ TEST(XcclMatrix, ThreeRanksTinyFifosAndChunks) {
            environment, ownCpuDevice, seconds(240));
 }
 
-// Single copy off (the default, named here): large messages go through the
-// FIFO too, and the log says why.
-TEST(XcclMatrix, ThreeRanksFifoOnly) {
+// Three ranks run the matrix up to 1 MiB with XCCL_SHM_SINGLE_COPY_MIN_BYTES
+// = `single_copy_min`; returns their XCCL_DEBUG=INFO logs.
+std::string threeRankMatrixLogs(const std::string &single_copy_min) {
   Environment environment = cpuEnvironment(3);
-  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "0";
+  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = single_copy_min;
   environment["XCCL_DEBUG"] = "INFO";
   Job job(rankSpecs(rankProgram(), 3, {"matrix", "--max-bytes", "1M", "--roots", "ends"},
                     environment, ownCpuDevice));
   expectExitCodes(job, {0, 0, 0}, seconds(240));
-  const std::string logs = job.logs();
+  return job.logs();
+}
+
+// Single copy off (the default, named here): large messages go through the
+// FIFO too, and the log says why.
+TEST(XcclMatrix, ThreeRanksFifoOnly) {
+  const std::string logs = threeRankMatrixLogs("0");
   EXPECT_NE(logs.find("go through the FIFO only (XCCL_SHM_SINGLE_COPY_MIN_BYTES=0)"),
             std::string::npos)
       << logs;
@@ -158,13 +164,7 @@ TEST(XcclMatrix, ThreeRanksFifoOnly) {
 // reduction (read in steps into a buffer, then reduced), all collectives.
 // The ranks must have proved they may read each other (no "FIFO only").
 TEST(XcclMatrix, ThreeRanksSingleCopyFromOneByte) {
-  Environment environment = cpuEnvironment(3);
-  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "1";
-  environment["XCCL_DEBUG"] = "INFO";
-  Job job(rankSpecs(rankProgram(), 3, {"matrix", "--max-bytes", "1M", "--roots", "ends"},
-                    environment, ownCpuDevice));
-  expectExitCodes(job, {0, 0, 0}, seconds(240));
-  const std::string logs = job.logs();
+  const std::string logs = threeRankMatrixLogs("1");
   EXPECT_EQ(logs.find("FIFO only"), std::string::npos) << logs;
 }
 
