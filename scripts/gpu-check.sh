@@ -3,7 +3,8 @@
 # warnings as errors, `xpool smi`, the ctest labels "conformance" and "cuda"
 # with XPOOL_BACKENDS=cpu,opencl,cuda, then xpool-membench, then xccl with a
 # cpu rank and a cuda rank in one communicator (the test matrix, and
-# xccl-perf's all-reduce when it is built); a summary table comes last. Meant for a copied tree on a machine without internet access
+# xccl-perf's all-reduce when it is built), then one cuda rank through NCCL;
+# a summary table comes last. Meant for a copied tree on a machine without internet access
 # where nothing can be installed (the NVIDIA H100 machine: Ubuntu 24.04, CUDA
 # 13 at /usr/local/cuda).
 #
@@ -211,6 +212,29 @@ run_xccl() {
   if [ -x "$perf" ]; then
     run_two_ranks "$state/xccl-perf.log" "$perf" --op allreduce -b 8 -e 256M -f 4 -n 10 -w 3
     cat "$state/xccl-perf.log.rank0"
+    run_xccl_nccl "$perf"
+  fi
+}
+
+# One cuda rank through the real NCCL (XCCL_NCCL=1: creation fails if NCCL
+# cannot serve it) and through xccl's own path, results checked by
+# xccl-perf. One GPU hosts one NCCL rank, so this is the whole of what the
+# machine can show of the NCCL path.
+run_xccl_nccl() {
+  local perf=$1 mode
+  say "xccl on one cuda rank: through NCCL (XCCL_NCCL=1) and its own path (XCCL_NCCL=0)"
+  for mode in 1 0; do
+    XPOOL_BACKENDS=$backends XPOOL_DEVICE=cuda XCCL_NCCL=$mode XCCL_DEBUG=INFO \
+      XCCL_TIMEOUT_MS=60000 timeout 300 "$perf" --np 1 --op allreduce,allgather,broadcast \
+      -b 8 -e 256M -f 8 -n 20 -w 5 > "$state/xccl-nccl$mode.log" 2>&1
+    echo "rc=$?" >> "$state/xccl-nccl$mode.log"
+    echo "-- XCCL_NCCL=$mode"
+    grep -E "NCCL|^ +[0-9]+ |rc=" "$state/xccl-nccl$mode.log" | head -40
+  done
+  if grep -q "rc=0" "$state/xccl-nccl1.log" && grep -q "go through NCCL" "$state/xccl-nccl1.log"; then
+    record xccl-nccl.result "ok: one cuda rank through NCCL, results checked (xccl-nccl1.log)"
+  else
+    record xccl-nccl.result "FAILED (see $state/xccl-nccl1.log)"
   fi
 }
 
@@ -275,6 +299,7 @@ summary() {
   printf '  %-12s %s\n' smi "$(recorded smi.result)"
   printf '  %-12s %s\n' membench "$(recorded bench.result)"
   printf '  %-12s %s\n' xccl "$(recorded xccl.result)"
+  printf '  %-12s %s\n' xccl-nccl "$(recorded xccl-nccl.result)"
   echo
   printf '  %-12s %7s %7s %7s %7s\n' label total passed failed skipped
   local label
@@ -320,6 +345,7 @@ for step in "${steps[@]}"; do
 done
 summary
 [[ $(recorded xccl.result) == FAILED* ]] && status=1
+[[ $(recorded xccl-nccl.result) == FAILED* ]] && status=1
 # Failing tests fail the check; benchmark targets are reported, not failed.
 for label in "${labels[@]}"; do
   read -r _ _ failed _ _ <<< "$(recorded "ctest-$label")"

@@ -73,6 +73,18 @@ int deviceCount(xpbContext *ctx) {
   return static_cast<int>(ctx->devices.size());
 }
 
+// Leaves the device's primary context current on the calling thread, as
+// cudaSetDevice would, for a vendor library called next (NCCL).
+xpStatus deviceMakeCurrent(xpbContext *ctx, int index) {
+  const CudaDevice &device = ctx->device(index);
+  if (CUresult r = ctx->api.cuCtxSetCurrent(device.context); r != CUDA_SUCCESS) {
+    return failCuda(ctx->host, ctx->api, "cuCtxSetCurrent", r,
+                    format("making the primary context of cuda device %d (CUDA ordinal %d) current",
+                           index, device.cuda_ordinal));
+  }
+  return XP_SUCCESS;
+}
+
 }  // namespace
 
 extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
@@ -110,5 +122,7 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   mine.host_register = hostRegister;
   mine.host_unregister = hostUnregister;
   mine.memcpy_peer_async = memcpyPeerAsync;
+  mine.stream_native = streamNative;
+  mine.device_make_current = deviceMakeCurrent;
   return xpbExportTable(table, &mine);
 }

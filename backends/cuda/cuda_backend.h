@@ -131,6 +131,8 @@ xpStatus memsetAsync(xpbStream *stream, xpbMemRef dst, int value, size_t bytes);
 xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data);
 xpStatus memcpyPeerAsync(xpbStream *stream, int dst_device, xpbMemRef dst, int src_device,
                          xpbMemRef src, size_t bytes);
+// The CUstream, the device's primary context and its CUDA ordinal.
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context, int *ordinal);
 
 xpStatus eventCreate(xpbContext *ctx, int device, unsigned flags, xpbEvent **event);  // events.cpp
 xpStatus eventDestroy(xpbEvent *event);

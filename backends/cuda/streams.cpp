@@ -262,6 +262,17 @@ xpStatus memcpyPeerAsync(xpbStream *stream, int dst_device, xpbMemRef dst, int s
   return XP_SUCCESS;
 }
 
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context,
+                      int *ordinal) {
+  // Work the caller enqueues on the CUstream is ordered with xpool's: host
+  // tasks hold the CUstream itself (host_tasks.h), and synchronize records
+  // its event on the CUstream.
+  *native_stream = stream->stream;
+  *native_context = stream->device->context;
+  *ordinal = stream->device->cuda_ordinal;
+  return XP_SUCCESS;
+}
+
 }  // namespace xpool::cuda
 
 void xpbStream::fail(xpStatus status, std::string message) {

@@ -159,6 +159,11 @@ int deviceCount(xpbContext *ctx) {
   return static_cast<int>(ctx->devices.size());
 }
 
+// hipSetDevice, for a vendor library called next on this thread (RCCL).
+xpStatus deviceMakeCurrent(xpbContext *ctx, int device) {
+  return useDevice(ctx, ctx->devices[static_cast<size_t>(device)].ordinal);
+}
+
 }  // namespace
 
 extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
@@ -196,5 +201,7 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   mine.host_register = hostRegister;
   mine.host_unregister = hostUnregister;
   mine.memcpy_peer_async = memcpyPeerAsync;
+  mine.stream_native = streamNative;
+  mine.device_make_current = deviceMakeCurrent;
   return xpbExportTable(table, &mine);
 }

@@ -337,6 +337,14 @@ xpStatus memsetAsync(xpbStream *stream, xpbMemRef dst, int value, size_t bytes) 
   });
 }
 
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context,
+                      int *ordinal) {
+  *native_stream = stream->stream;
+  *native_context = nullptr;
+  *ordinal = stream->device;
+  return XP_SUCCESS;
+}
+
 xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data) {
   return submitHost(stream, [fn, user_data] {
     fn(user_data);

@@ -146,6 +146,9 @@ struct xpbStream : std::enable_shared_from_this<xpbStream> {
 
   std::mutex mu;            // guards everything below and orders enqueues
   cl_event last = nullptr;  // event of the last command enqueued (owned)
+  // The queue was handed out (stream_native): commands the caller enqueued
+  // may follow `last`, so synchronize and query go by a fresh marker.
+  bool exported = false;
   bool gated = false;
   std::deque<xpool::opencl::Op> deferred;
   xpool::opencl::OpStatus async_failure;              // first failure of deferred work
@@ -221,6 +224,8 @@ xpStatus streamDestroy(xpbStream *stream);
 xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns);
 xpStatus streamQuery(xpbStream *stream);
 xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data);
+// The command queue, its context and the device's index.
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context, int *ordinal);
 // With stream->mu held: enqueues a marker and gates the stream.
 OpStatus startHostTask(xpbStream *stream, xpHostFn fn, void *user_data);
 // With stream->mu held: an operation that enqueues a marker into `record`.

@@ -40,6 +40,8 @@ const xpbBackend kTable = [] {
   t.host_register = nullptr;  // OpenCL has no way to pin existing host memory
   t.host_unregister = nullptr;
   t.memcpy_peer_async = memcpyPeerAsync;
+  t.stream_native = streamNative;
+  t.device_make_current = nullptr;  // OpenCL has no per-thread current device
   return t;
 }();
 

@@ -234,12 +234,13 @@ xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns) {
   // The queue is in order, so when no host function holds work back, its
   // last command ending means everything has: wait for that one directly.
   // Only a gated stream needs a marker behind the held work (about 25 us
-  // more per synchronize on PoCL).
+  // more per synchronize on PoCL), and an exported one, whose last command
+  // may be the caller's.
   cl_event target = nullptr;
   std::shared_ptr<Record> record;
   {
     std::lock_guard<std::mutex> lock(stream->mu);
-    if (!stream->gated) {
+    if (!stream->gated && !stream->exported) {
       target = stream->last;
       if (target != nullptr) stream->cl->clRetainEvent(target);
     } else {
@@ -285,29 +286,73 @@ xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns) {
   return XP_SUCCESS;
 }
 
-xpStatus streamQuery(xpbStream *stream) {
-  xpbContext *ctx = stream->ctx;
-  cl_event last = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(stream->mu);
-    if (stream->gated) return XP_ERROR_NOT_READY;
-    if (stream->last == nullptr) return XP_SUCCESS;
-    last = stream->last;
-    stream->cl->clRetainEvent(last);
-  }
-  // The queue is in order: its last command ending means all of them have.
+namespace {
+
+// The end of the queue's work as stream_query reads it: XP_SUCCESS (done),
+// XP_ERROR_NOT_READY, or a failure reported through set_error.
+xpStatus queryEvent(xpbStream *stream, cl_event event) {
   cl_int exec = CL_QUEUED;
-  cl_int err = eventStatus(*stream->cl, last, &exec);
-  stream->cl->clReleaseEvent(last);
+  cl_int err = eventStatus(*stream->cl, event, &exec);
   if (err != CL_SUCCESS) {
-    return clFail(ctx->host, "clGetEventInfo", err, "querying a stream on %s",
+    return clFail(stream->ctx->host, "clGetEventInfo", err, "querying a stream on %s",
                   stream->dev->label.c_str());
   }
   if (exec < 0) {
-    return clFailAs(ctx->host, XP_ERROR_BACKEND, "stream_query", exec, "work queued on %s failed",
-                    stream->dev->label.c_str());
+    return clFailAs(stream->ctx->host, XP_ERROR_BACKEND, "stream_query", exec,
+                    "work queued on %s failed", stream->dev->label.c_str());
   }
   return exec == CL_COMPLETE ? XP_SUCCESS : XP_ERROR_NOT_READY;
+}
+
+// How long stream_query waits for the marker behind a handed-out queue's
+// work: an idle queue passes it within microseconds.
+constexpr uint64_t kExportedQueryGraceNs = 1000000;  // 1 ms
+
+}  // namespace
+
+xpStatus streamQuery(xpbStream *stream) {
+  xpbContext *ctx = stream->ctx;
+  cl_event last = nullptr;
+  bool exported = false;
+  {
+    std::lock_guard<std::mutex> lock(stream->mu);
+    if (stream->gated) return XP_ERROR_NOT_READY;
+    exported = stream->exported;
+    if (stream->last == nullptr && !exported) return XP_SUCCESS;
+    last = stream->last;
+    if (last != nullptr) stream->cl->clRetainEvent(last);
+  }
+  // The queue is in order: its last command ending means all of them have.
+  if (last != nullptr) {
+    const xpStatus status = queryEvent(stream, last);
+    stream->cl->clReleaseEvent(last);
+    if (status != XP_SUCCESS || !exported) return status;
+  }
+  // A handed-out queue (stream_native) may hold the caller's commands after
+  // ours: a marker behind them says whether they are done, given a moment to
+  // pass an idle queue.
+  auto record = std::make_shared<Record>(stream->cl, stream);
+  {
+    std::lock_guard<std::mutex> lock(stream->mu);
+    if (stream->gated) return XP_ERROR_NOT_READY;
+    OpStatus marked = recordOp(stream, record)();
+    if (!marked.ok()) return report(ctx->host, marked);
+  }
+  cl_int status = CL_SUCCESS;
+  switch (waitForEvent(*stream->cl, record->event, deadlineAfter(kExportedQueryGraceNs), &status)) {
+    case WaitResult::kTimeout:
+      return XP_ERROR_NOT_READY;
+    case WaitResult::kApiError:
+      return clFail(ctx->host, "clSetEventCallback", status, "querying a stream on %s",
+                    stream->dev->label.c_str());
+    case WaitResult::kDone:
+      break;
+  }
+  if (status < 0) {
+    return clFailAs(ctx->host, XP_ERROR_BACKEND, "stream_query", status, "work queued on %s failed",
+                    stream->dev->label.c_str());
+  }
+  return XP_SUCCESS;
 }
 
 xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data) {
@@ -333,6 +378,16 @@ xpStatus launchHostFunc(xpbStream *stream, xpHostFn fn, void *user_data) {
     return XP_SUCCESS;
   }
   return report(stream->ctx->host, startHostTask(stream, fn, user_data));
+}
+
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context,
+                      int *ordinal) {
+  std::lock_guard<std::mutex> lock(stream->mu);
+  stream->exported = true;
+  *native_stream = stream->queue;
+  *native_context = stream->dev->platform->context;
+  *ordinal = stream->dev->index;
+  return XP_SUCCESS;
 }
 
 }  // namespace xpool::opencl

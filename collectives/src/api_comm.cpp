@@ -294,7 +294,13 @@ xcclResult_t xcclCommSplit(xcclComm_t comm, int color, int key, xcclComm_t *newc
 xcclResult_t xcclCommDestroy(xcclComm_t comm) {
   if (comm == nullptr) return xcclSuccess;  // like free(NULL)
   XCCL_RETURN_IF_ERROR(drain(comm, "xcclCommDestroy"));
+  const xcclResult_t flushed = finalizeNccl(*comm, "xcclCommDestroy");
   comm->engine.sayGoodbye();
+  if (flushed != xcclSuccess) {
+    const std::string message = lastError();
+    release(comm);
+    return fail(flushed, "{}", message);
+  }
   release(comm);
   return xcclSuccess;
 }
@@ -302,6 +308,7 @@ xcclResult_t xcclCommDestroy(xcclComm_t comm) {
 xcclResult_t xcclCommAbort(xcclComm_t comm) {
   if (comm == nullptr) return xcclSuccess;
   comm->aborted.store(true);
+  abortNccl(*comm);
   comm->breakWith(xcclRemoteError, fmt::format("rank {} called xcclCommAbort", comm->rank),
                   comm->rank);
   {
@@ -321,8 +328,12 @@ xcclResult_t xcclCommGetAsyncError(xcclComm_t comm, xcclResult_t *async_error) {
   if (comm->async_error.failed()) {
     *async_error = comm->async_error.result;
     setError(comm->async_error.result, comm->async_error.message);
+  } else if (const xcclResult_t nccl = ncclAsyncState(*comm);
+             nccl != xcclSuccess && nccl != xcclInProgress) {
+    *async_error = nccl;  // NCCL's message is this thread's last error
   } else {
-    *async_error = comm->finished < comm->issued ? xcclInProgress : xcclSuccess;
+    *async_error =
+        comm->finished < comm->issued || nccl == xcclInProgress ? xcclInProgress : xcclSuccess;
   }
   return xcclSuccess;
 }

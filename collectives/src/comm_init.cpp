@@ -303,6 +303,7 @@ xcclResult_t createCommunicator(int nranks, const UniqueIdContents &id, int rank
         comm->infos[static_cast<size_t>(p)].device, peer.channel->name());
     logger()->info("rank {} of {} on {}: path to {}", rank, nranks, comm->device_label, peer.label);
   }
+  if ((result = setupNccl(*comm, deadline)) != xcclSuccess) return failed(result);
   logger()->info("rank {} of {}: reductions use {}; timeout {} ms", rank, nranks, reduceIsa(),
                  comm->config.timeout_ms);
   logLayout(*comm);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine.h"
 #include "errors.h"
+#include "nccl_path.h"
 #include "socket.h"
 #include "topology.h"
 #include "xpool/xccl.h"
@@ -80,6 +81,8 @@ struct xcclComm {
   xpool::xccl::HostBuffer stage_in;
   xpool::xccl::HostBuffer stage_out;
   uint64_t check_sequence = 0;
+  // Set when this communicator hands operations on device memory to NCCL.
+  xpool::xccl::NcclCommPtr nccl;
 
   // Operations run one at a time in the order they were issued, whether on
   // the caller's thread or in a stream's host function.

@@ -58,6 +58,7 @@ Enum readChoice(const char *name, Enum fallback, const char *const (&names)[N]) 
 constexpr const char *kTransportNames[] = {"auto", "shm", "tcp", "ucx"};
 constexpr const char *kUcxAutoNames[] = {"rdma", "always", "never"};
 constexpr const char *kAlgoNames[] = {"auto", "ring", "direct", "tree", "hier"};
+constexpr const char *kNcclNames[] = {"auto", "0", "1"};
 
 }  // namespace
 
@@ -66,6 +67,9 @@ const char *transportName(TransportChoice choice) {
 }
 const char *algoName(AlgoChoice choice) {
   return kAlgoNames[static_cast<size_t>(choice)];
+}
+const char *ncclChoiceName(NcclChoice choice) {
+  return kNcclNames[static_cast<size_t>(choice)];
 }
 
 Config readConfig() {
@@ -93,6 +97,10 @@ Config readConfig() {
   config.inline_enabled = readSize("XCCL_INLINE", 1, 0) != 0;
   config.check = readSize("XCCL_CHECK", 0, 0) != 0;
   if (const char *ifname = std::getenv("XCCL_SOCKET_IFNAME")) config.socket_ifname = ifname;
+  config.nccl = readChoice("XCCL_NCCL", config.nccl, kNcclNames);
+  if (const char *library = std::getenv("XCCL_NCCL_LIBRARY"); library != nullptr && *library != 0) {
+    config.nccl_library = library;
+  }
   return config;
 }
 

@@ -11,6 +11,8 @@ enum class TransportChoice { kAuto, kShm, kTcp, kUcx };
 // When XCCL_TRANSPORT=auto takes UCX between nodes (ucx_connect.h).
 enum class UcxAuto { kRdma, kAlways, kNever };
 enum class AlgoChoice { kAuto, kRing, kDirect, kTree, kHier };
+// XCCL_NCCL: whether an all-CUDA communicator hands its operations to NCCL.
+enum class NcclChoice { kAuto, kOff, kOn };
 
 struct Config {
   uint32_t timeout_ms = 300000;                        // XCCL_TIMEOUT_MS: every wait's deadline
@@ -31,6 +33,8 @@ struct Config {
   bool inline_enabled = true;                   // XCCL_INLINE=0 always goes through the stream
   bool check = false;                           // XCCL_CHECK=1 compares calls across ranks
   std::string socket_ifname;                    // XCCL_SOCKET_IFNAME
+  NcclChoice nccl = NcclChoice::kAuto;          // XCCL_NCCL=auto|0|1 (nccl_path.h)
+  std::string nccl_library = "libnccl.so.2";    // XCCL_NCCL_LIBRARY
 };
 
 // Reads the environment each time (a test may change it between comms);
@@ -39,5 +43,6 @@ Config readConfig();
 
 const char *transportName(TransportChoice choice);
 const char *algoName(AlgoChoice choice);
+const char *ncclChoiceName(NcclChoice choice);
 
 }  // namespace xpool::xccl

@@ -7,6 +7,7 @@
 #include "algorithms.h"
 #include "communicator.h"
 #include "logging.h"
+#include "nccl_path.h"
 #include "reduce.h"
 #include "staging.h"
 
@@ -291,6 +292,21 @@ void runTask(void *user_data) {
 
 xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool allow_inline) {
   XCCL_RETURN_IF_ERROR(comm->brokenResult(ops.front().what.call));
+  if (ncclTakes(*comm, ops)) {
+    if (checkEnabled(*comm)) {
+      // The own path's operations compare themselves when they run: let
+      // those issued before finish, so the comparisons stay in order.
+      XCCL_RETURN_IF_ERROR(drain(comm, ops.front().what.call));
+      for (const Op &op : ops) {
+        if (const xcclResult_t result = checkAcrossRanks(*comm, op); result != xcclSuccess) {
+          const std::string message = lastError();
+          comm->breakWith(result, message, comm->rank);
+          return fail(result, "{}", message);
+        }
+      }
+    }
+    return runOnNccl(*comm, ops, stream);
+  }
   std::unique_lock lock(comm->mutex);
   const uint64_t sequence = comm->issued;
   if (allow_inline && comm->config.inline_enabled && comm->issued == comm->finished &&

@@ -42,6 +42,21 @@ xpStatus xpDeviceGetProperties(int ordinal, xpDeviceProps *props) {
   return XP_SUCCESS;
 }
 
+xpStatus xpDeviceMakeCurrent(int ordinal) {
+  Runtime *runtime = Runtime::acquire("xpDeviceMakeCurrent");
+  if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
+  Device *device = nullptr;
+  XP_RETURN_IF_ERROR(runtime->device("xpDeviceMakeCurrent", ordinal, &device));
+  const xpbBackend &api = device->api();
+  if (api.device_make_current == nullptr) return XP_SUCCESS;  // no per-thread current device
+  xpStatus status = api.device_make_current(device->backend->context, device->local);
+  if (status != XP_SUCCESS) {
+    return fail(status, "xpDeviceMakeCurrent: device {} ({}): {}", ordinal, device->backend->name,
+                xpool::lastError());
+  }
+  return XP_SUCCESS;
+}
+
 xpStatus xpDeviceFindByStableId(const char *stable_id, int *ordinal) {
   Runtime *runtime = Runtime::acquire("xpDeviceFindByStableId");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;

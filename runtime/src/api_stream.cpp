@@ -78,6 +78,51 @@ xpStatus xpStreamGetDevice(xpStream stream, int *ordinal) {
   return XP_SUCCESS;
 }
 
+xpStatus xpStreamGetNative(xpStream stream, xpNativeStream *out) {
+  constexpr const char *kCall = "xpStreamGetNative";
+  Runtime *runtime = Runtime::acquire(kCall);
+  if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;
+  XP_RETURN_IF_ERROR(runtime->checkStream(kCall, stream));
+  if (out == nullptr) return fail(XP_ERROR_INVALID_VALUE, "xpStreamGetNative: out is NULL");
+  if (out->struct_size < sizeof(xpNativeStream)) {
+    return fail(XP_ERROR_INVALID_VALUE,
+                "xpStreamGetNative: out->struct_size is {}, expected at least {}", out->struct_size,
+                sizeof(xpNativeStream));
+  }
+  Device *device = stream->device;
+  const xpbBackend &api = device->api();
+  // The plugin's own name: a string literal of a library that stays mapped.
+  const char *backend = api.name != nullptr ? api.name : "unknown";
+  xpNativeStream result{};
+  result.struct_size = sizeof result;
+  result.backend = backend;
+  result.device_ordinal = -1;
+  *out = result;
+  if (api.stream_native == nullptr) {
+    return fail(XP_ERROR_NOT_SUPPORTED,
+                "xpStreamGetNative: the {} backend's streams have no native handle", backend);
+  }
+  void *native_stream = nullptr;
+  void *native_context = nullptr;
+  int ordinal = -1;
+  xpClearLastError();  // so that a backend's silent NOT_SUPPORTED adds no stale message
+  xpStatus status = api.stream_native(stream->native, &native_stream, &native_context, &ordinal);
+  if (status == XP_ERROR_NOT_SUPPORTED) {
+    return fail(XP_ERROR_NOT_SUPPORTED,
+                "xpStreamGetNative: the {} backend's streams have no native handle{}{}", backend,
+                xpool::lastError().empty() ? "" : ": ", xpool::lastError());
+  }
+  if (status != XP_SUCCESS) {
+    return fail(status, "xpStreamGetNative: stream {} on device {} ({}): {}",
+                static_cast<void *>(stream), device->ordinal, backend, xpool::lastError());
+  }
+  result.stream = native_stream;
+  result.context = native_context;
+  result.device_ordinal = ordinal;
+  *out = result;
+  return XP_SUCCESS;
+}
+
 xpStatus xpStreamSynchronize(xpStream stream) {
   Runtime *runtime = Runtime::acquire("xpStreamSynchronize");
   if (runtime == nullptr) return XP_ERROR_NOT_INITIALIZED;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -151,6 +152,13 @@ void openPlugin(Backend &backend, const xpbHostApi *host) {
                                  backend.plugin_path, table.struct_size, XPB_ABI_MAJOR,
                                  offsetof(xpbBackend, host_register), sizeof table);
     return;
+  }
+  // Entries past the plugin's own table read as NULL (an older plugin lacks
+  // them), whatever it may have written there: cut at an entry boundary.
+  {
+    constexpr size_t kEntry = sizeof(void (*)());
+    const size_t known = table.struct_size / kEntry * kEntry;
+    std::memset(reinterpret_cast<unsigned char *>(&table) + known, 0, sizeof table - known);
   }
   if (const char *missing = missingRequiredEntry(table)) {
     backend.reason =

@@ -9,7 +9,8 @@
 //   kHost               a fake xpbHostApi: thread-local last error, a log sink,
 //                       resolve() backed by a pool of ranges the test fills
 //   RequiredEntries     the table's required entries as {name, pointer}
-//   OptionalEntries     the same for the optional ones
+//   OptionalEntries     the same for the optional ones of ABI 1.0
+//   InteropEntries      the native-handle entries of ABI 1.1 (optional)
 //   FetchShorterTable   the table as an older runtime (a shorter table) gets it
 #ifndef XPOOL_TESTS_BACKEND_HARNESS_PLUGIN_HARNESS_H
 #define XPOOL_TESTS_BACKEND_HARNESS_PLUGIN_HARNESS_H
@@ -194,12 +195,22 @@ inline std::vector<TableEntry> RequiredEntries(const xpbBackend &t) {
   };
 }
 
-// The optional entries (NULL when a plugin lacks them), in table order.
+// The optional entries of ABI 1.0 (NULL when a plugin lacks them), in table
+// order.
 inline std::vector<TableEntry> OptionalEntries(const xpbBackend &t) {
   return {
       XPOOL_HARNESS_ENTRY(t, host_register),
       XPOOL_HARNESS_ENTRY(t, host_unregister),
       XPOOL_HARNESS_ENTRY(t, memcpy_peer_async),
+  };
+}
+
+// The native-handle entries of ABI 1.1 (optional: NULL when a plugin lacks
+// them), in table order.
+inline std::vector<TableEntry> InteropEntries(const xpbBackend &t) {
+  return {
+      XPOOL_HARNESS_ENTRY(t, stream_native),
+      XPOOL_HARNESS_ENTRY(t, device_make_current),
   };
 }
 

@@ -22,6 +22,9 @@
 #include <thread>
 #include <vector>
 
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
 #include "plugin_harness.h"
 #include "xpool/backend.h"
 
@@ -274,6 +277,9 @@ TEST(OpenCLTable, ExportsOneVersionedTable) {
     EXPECT_NE(entry, nullptr) << name;
   }
   EXPECT_NE(t.memcpy_peer_async, nullptr) << "memcpy_peer_async";
+  EXPECT_EQ(t.abi_minor, XPB_ABI_MINOR);
+  EXPECT_NE(t.stream_native, nullptr) << "stream_native";
+  EXPECT_EQ(t.device_make_current, nullptr) << "OpenCL has no per-thread current device";
 }
 
 TEST(OpenCLTable, OlderRuntimeGetsAShorterTable) {
@@ -484,6 +490,115 @@ TEST_F(OpenCL, StreamKeepsOrder) {
   sync(s);
   EXPECT_EQ(out, expect);
   EXPECT_EQ(B().stream_query(s), XP_SUCCESS);
+}
+
+// ---- native handles ----------------------------------------------------------
+
+// The OpenCL entry points the native-handle tests call themselves, from the
+// library the plugin opened (the test does not link OpenCL).
+struct NativeCl {
+  decltype(&::clGetCommandQueueInfo) clGetCommandQueueInfo = nullptr;
+  decltype(&::clEnqueueFillBuffer) clEnqueueFillBuffer = nullptr;
+  decltype(&::clEnqueueReadBuffer) clEnqueueReadBuffer = nullptr;
+  decltype(&::clGetDeviceIDs) clGetDeviceIDs = nullptr;
+  std::string error;
+
+  static const NativeCl &get() {
+    static const NativeCl *cl = [] {
+      auto *api = new NativeCl;
+      const char *env = std::getenv("XPOOL_OPENCL_LIBRARY");
+      const char *name = env != nullptr && env[0] != '\0' ? env : "libOpenCL.so.1";
+      void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);  // never closed
+      if (library == nullptr) {
+        api->error = std::string("dlopen ") + name + " failed";
+        return api;
+      }
+#define XPOOL_TEST_RESOLVE(fn)                                        \
+  api->fn = reinterpret_cast<decltype(api->fn)>(dlsym(library, #fn)); \
+  if (api->fn == nullptr) api->error += " " #fn;
+      XPOOL_TEST_RESOLVE(clGetCommandQueueInfo)
+      XPOOL_TEST_RESOLVE(clEnqueueFillBuffer)
+      XPOOL_TEST_RESOLVE(clEnqueueReadBuffer)
+      XPOOL_TEST_RESOLVE(clGetDeviceIDs)
+#undef XPOOL_TEST_RESOLVE
+      return api;
+    }();
+    return *cl;
+  }
+};
+
+TEST_F(OpenCL, NativeHandlesAreTheStreamsQueueAndContext) {
+  const NativeCl &cl = NativeCl::get();
+  ASSERT_EQ(cl.error, "");
+  for (int device = 0; device < count_; ++device) {
+    SCOPED_TRACE("opencl device " + std::to_string(device));
+    xpbStream *s = stream(device);
+    void *queue = nullptr, *context = nullptr;
+    int ordinal = -1;
+    ASSERT_EQ(B().stream_native(s, &queue, &context, &ordinal), XP_SUCCESS) << last_error;
+    ASSERT_NE(queue, nullptr);
+    ASSERT_NE(context, nullptr);
+    EXPECT_EQ(ordinal, device);
+    // The queue belongs to that context and is a live command queue.
+    cl_context owner = nullptr;
+    ASSERT_EQ(cl.clGetCommandQueueInfo(static_cast<cl_command_queue>(queue), CL_QUEUE_CONTEXT,
+                                       sizeof owner, &owner, nullptr),
+              CL_SUCCESS);
+    EXPECT_EQ(owner, static_cast<cl_context>(context));
+    // Asking again hands out the same queue; another stream has its own.
+    void *again = nullptr, *again_context = nullptr;
+    int again_ordinal = -1;
+    ASSERT_EQ(B().stream_native(s, &again, &again_context, &again_ordinal), XP_SUCCESS);
+    EXPECT_EQ(again, queue);
+    xpbStream *other = stream(device);
+    ASSERT_EQ(B().stream_native(other, &again, &again_context, &again_ordinal), XP_SUCCESS);
+    EXPECT_NE(again, queue);
+    EXPECT_EQ(again_context, context);
+  }
+}
+
+// A fill enqueued through the native queue between two of the stream's
+// copies lands between them; synchronize and query cover native work that
+// comes last.
+TEST_F(OpenCL, NativeWorkIsOrderedWithTheStream) {
+  const NativeCl &cl = NativeCl::get();
+  ASSERT_EQ(cl.error, "");
+  constexpr size_t kBytes = size_t{4} << 20;
+  xpbStream *s = stream();
+  char *a = alloc(0, kBytes);
+  ASSERT_NE(a, nullptr);
+  void *queue_handle = nullptr, *context = nullptr;
+  int ordinal = -1;
+  ASSERT_EQ(B().stream_native(s, &queue_handle, &context, &ordinal), XP_SUCCESS) << last_error;
+  auto *queue = static_cast<cl_command_queue>(queue_handle);
+  auto *buffer = static_cast<cl_mem>(dev(a).buffer);
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const std::vector<unsigned char> in = pattern(kBytes, 40 + round);
+    std::vector<unsigned char> out(kBytes, 0);
+    std::vector<std::vector<unsigned char>> tail(8, std::vector<unsigned char>(kBytes, 0));
+    const size_t at = 4096 + static_cast<size_t>(round) * 1000, len = kBytes / 2;
+    const unsigned char value = static_cast<unsigned char>(0xa0 + round);
+    ASSERT_EQ(B().memcpy_async(s, dev(a), host(in.data()), kBytes), XP_SUCCESS) << last_error;
+    ASSERT_EQ(cl.clEnqueueFillBuffer(queue, buffer, &value, 1, at, len, 0, nullptr, nullptr),
+              CL_SUCCESS);
+    ASSERT_EQ(B().memcpy_async(s, host(out.data()), dev(a), kBytes), XP_SUCCESS) << last_error;
+    // Native work last (enough of it to take a while): the stream's
+    // synchronize must wait for it as well.
+    for (auto &read : tail) {
+      ASSERT_EQ(cl.clEnqueueReadBuffer(queue, buffer, CL_FALSE, 0, kBytes, read.data(), 0, nullptr,
+                                       nullptr),
+                CL_SUCCESS);
+    }
+    sync(s);
+    std::vector<unsigned char> expect = in;
+    std::memset(expect.data() + at, value, len);
+    EXPECT_TRUE(out == expect) << "the native fill did not land between the two copies";
+    for (const auto &read : tail) {
+      EXPECT_TRUE(read == expect) << "synchronize returned before the native reads";
+    }
+    EXPECT_EQ(B().stream_query(s), XP_SUCCESS) << last_error;
+  }
 }
 
 struct Trace {

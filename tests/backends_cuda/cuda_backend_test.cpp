@@ -67,20 +67,41 @@ int MockViolations(std::string *first) {
   return count;
 }
 
-// The context current on this thread, through the driver itself.
-void *CurrentContext() {
+// A driver entry point by its base name, resolved as the backend resolves
+// them (cuGetProcAddress, legacy default stream), or nullptr.
+void *DriverEntry(const char *name) {
   using GetProc = int (*)(const char *, void **, int, unsigned long long, int *);
   auto get_proc = reinterpret_cast<GetProc>(dlsym(Driver(), "cuGetProcAddress_v2"));
-  using CtxGetCurrent = int (*)(void **);
   void *fn = nullptr;
   int found = 0;
-  if (get_proc == nullptr || get_proc("cuCtxGetCurrent", &fn, 12000, 1, &found) != 0 ||
-      fn == nullptr) {
-    return reinterpret_cast<void *>(-1);
-  }
+  if (get_proc == nullptr || get_proc(name, &fn, 12000, 1, &found) != 0) return nullptr;
+  return fn;
+}
+
+// The context current on this thread, through the driver itself.
+void *CurrentContext() {
+  using CtxGetCurrent = int (*)(void **);
+  void *fn = DriverEntry("cuCtxGetCurrent");
+  if (fn == nullptr) return reinterpret_cast<void *>(-1);
   void *ctx = nullptr;
   reinterpret_cast<CtxGetCurrent>(fn)(&ctx);
   return ctx;
+}
+
+// Makes `ctx` current on this thread (to put back what a test changed).
+bool SetCurrentContext(void *ctx) {
+  using CtxSetCurrent = int (*)(void *);
+  void *fn = DriverEntry("cuCtxSetCurrent");
+  return fn != nullptr && reinterpret_cast<CtxSetCurrent>(fn)(ctx) == 0;
+}
+
+// The mock's device of a stream it created, -1 for anything else; -2 with a
+// real driver, which cannot tell.
+int MockStreamDevice(void *stream) {
+  if (!IsMockDriver()) return -2;
+  using Fn = int (*)(void *);
+  auto fn = reinterpret_cast<Fn>(dlsym(Driver(), "xpoolMockCudaStreamDevice"));
+  return fn != nullptr ? fn(stream) : -3;
 }
 
 #define ASSERT_XP(call)                                                   \
@@ -121,6 +142,9 @@ TEST(CudaPluginTable, FillsEveryEntry) {
   }
   // optional, but this backend has them all
   for (const auto &[name, entry] : xpool::harness::OptionalEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
+  for (const auto &[name, entry] : xpool::harness::InteropEntries(t)) {
     EXPECT_NE(entry, nullptr) << name;
   }
 }
@@ -485,6 +509,113 @@ TEST_F(CudaDevice, LeavesTheCallersContextAlone) {
   uint64_t free_bytes = 0, total_bytes = 0;
   ASSERT_XP(table_.mem_info(ctx_, 0, &free_bytes, &total_bytes));
   EXPECT_EQ(CurrentContext(), before);
+}
+
+// ---- native handles --------------------------------------------------------------------
+
+// Puts back the context that was current on this thread when it was made.
+class RestoreContext {
+ public:
+  RestoreContext() : saved_(CurrentContext()) {}
+  ~RestoreContext() {
+    SetCurrentContext(saved_);
+    EXPECT_EQ(CurrentContext(), saved_);
+  }
+  RestoreContext(const RestoreContext &) = delete;
+  RestoreContext &operator=(const RestoreContext &) = delete;
+
+ private:
+  void *saved_;
+};
+
+TEST_F(CudaDevice, NativeHandlesAreTheCuStreamAndThePrimaryContext) {
+  RestoreContext restore;
+  void *native = nullptr, *context = nullptr;
+  int ordinal = -1;
+  ASSERT_XP(table_.stream_native(stream_, &native, &context, &ordinal));
+  ASSERT_NE(native, nullptr);
+  ASSERT_NE(context, nullptr);
+  EXPECT_EQ(ordinal, 0);
+  if (IsMockDriver()) {
+    EXPECT_EQ(MockStreamDevice(native), 0) << "not a CUstream of the driver's";
+  }
+  // A live CUstream: the driver answers a query on it.
+  using StreamQuery = int (*)(void *);
+  auto stream_query = reinterpret_cast<StreamQuery>(DriverEntry("cuStreamQuery"));
+  ASSERT_NE(stream_query, nullptr);
+  ASSERT_XP(table_.device_make_current(ctx_, 0));
+  EXPECT_EQ(CurrentContext(), context) << "device_make_current did not make the primary context "
+                                          "(the stream's) current";
+  EXPECT_EQ(stream_query(native), 0);
+  // The backend's own calls leave it current.
+  uint64_t free_bytes = 0, total_bytes = 0;
+  ASSERT_XP(table_.mem_info(ctx_, 0, &free_bytes, &total_bytes));
+  EXPECT_EQ(CurrentContext(), context);
+  void *again = nullptr, *again_context = nullptr;
+  int again_ordinal = -1;
+  ASSERT_XP(table_.stream_native(stream_, &again, &again_context, &again_ordinal));
+  EXPECT_EQ(again, native);
+  EXPECT_EQ(again_context, context);
+
+  if (table_.device_count(ctx_) >= 2) {
+    xpbStream *other = nullptr;
+    ASSERT_XP(table_.stream_create(ctx_, 1, &other));
+    ASSERT_XP(table_.stream_native(other, &again, &again_context, &again_ordinal));
+    EXPECT_NE(again, native);
+    EXPECT_NE(again_context, context);
+    EXPECT_EQ(again_ordinal, 1);
+    if (IsMockDriver()) {
+      EXPECT_EQ(MockStreamDevice(again), 1);
+    }
+    ASSERT_XP(table_.device_make_current(ctx_, 1));
+    EXPECT_EQ(CurrentContext(), again_context);
+    EXPECT_XP(table_.stream_synchronize(other, kTimeout));
+    EXPECT_XP(table_.stream_destroy(other));
+  }
+}
+
+// A fill enqueued on the native CUstream between two of the stream's copies
+// lands between them: directly, behind a host function, and with the copies
+// staged by host tasks (pageable memory behind a host function).
+TEST_F(CudaDevice, NativeWorkIsOrderedWithTheStream) {
+  RestoreContext restore;
+  using MemsetD8Async = int (*)(unsigned long long, unsigned char, size_t, void *);
+  auto memset_d8 = reinterpret_cast<MemsetD8Async>(DriverEntry("cuMemsetD8Async"));
+  ASSERT_NE(memset_d8, nullptr);
+  void *native = nullptr, *context = nullptr;
+  int ordinal = -1;
+  ASSERT_XP(table_.stream_native(stream_, &native, &context, &ordinal));
+  // What a vendor library (NCCL) needs before it enqueues on this thread.
+  ASSERT_XP(table_.device_make_current(ctx_, 0));
+  constexpr size_t kBytes = size_t{1} << 20;
+  constexpr size_t kAt = 4096, kLength = kBytes / 2;
+  void *a = Alloc(kBytes);
+  const char *const kModes[] = {"direct", "behind a host function",
+                                "staged, behind a host function"};
+  for (int mode = 0; mode < 3; ++mode) {
+    SCOPED_TRACE(kModes[mode]);
+    const bool pinned = mode != 2;
+    std::vector<uint8_t> input(kBytes, 1), output(kBytes, 0);
+    if (pinned) {
+      ASSERT_XP(table_.host_register(ctx_, input.data(), kBytes));
+      ASSERT_XP(table_.host_register(ctx_, output.data(), kBytes));
+    }
+    std::atomic<int> ran{0};
+    Ordered work{&input, static_cast<uint8_t>(0x30 + mode), &ran};
+    if (mode > 0) ASSERT_XP(table_.launch_host_func(stream_, FillAfterSleep, &work));
+    ASSERT_XP(table_.memcpy_async(stream_, Dev(a), Host(input.data()), kBytes));
+    ASSERT_EQ(memset_d8(reinterpret_cast<uintptr_t>(a) + kAt, 0xee, kLength, native), 0);
+    ASSERT_XP(table_.memcpy_async(stream_, Host(output.data()), Dev(a), kBytes));
+    ASSERT_XP(table_.stream_synchronize(stream_, kTimeout));
+    EXPECT_EQ(ran.load(), mode > 0 ? 1 : 0);
+    std::vector<uint8_t> expected(kBytes, mode > 0 ? work.value : 1);
+    std::fill(expected.begin() + kAt, expected.begin() + kAt + kLength, 0xee);
+    EXPECT_TRUE(expected == output) << "first bytes " << int(output[0]) << " " << int(output[kAt]);
+    if (pinned) {
+      ASSERT_XP(table_.host_unregister(ctx_, input.data()));
+      ASSERT_XP(table_.host_unregister(ctx_, output.data()));
+    }
+  }
 }
 
 // ---- modules and kernels --------------------------------------------------------------

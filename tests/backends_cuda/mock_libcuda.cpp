@@ -10,7 +10,9 @@
 //    (catches a missing ScopedContext);
 //  - host functions (cuLaunchHostFunc) must not call CUDA;
 //  - device pointers must lie inside live allocations.
-// Test code reads the count with xpoolMockCudaViolations().
+// Test code reads the count with xpoolMockCudaViolations(); the other hooks at
+// the end of this file tell which context is current and which streams the
+// mock created.
 //
 // Kernels: modules are accepted when they look like cubins (ELF), fatbins
 // or PTX; PTX without "ret;" is a "syntax error" with a ptxas-style log. The
@@ -85,6 +87,7 @@ int g_device_count = 2;
 MockContext g_contexts[kMaxDevices];
 std::map<uintptr_t, std::pair<size_t, int>> g_allocations;  // base -> (bytes, device)
 std::map<uintptr_t, size_t> g_pinned;                       // host base -> bytes
+std::map<MockStream *, int> g_streams;                      // live streams -> device
 size_t g_used[kMaxDevices] = {};
 std::string g_first_violation;
 std::atomic<int> g_violations{0};
@@ -536,6 +539,10 @@ CUresult mockStreamCreate(CUstream *out, unsigned flags) {
   auto *stream = new MockStream;
   stream->ctx = t_current;
   stream->worker = std::thread(streamLoop, stream);
+  {
+    std::lock_guard lock(g_mutex);
+    g_streams[stream] = t_current->device;
+  }
   *out = reinterpret_cast<CUstream>(stream);
   return CUDA_SUCCESS;
 }
@@ -543,6 +550,10 @@ CUresult mockStreamCreate(CUstream *out, unsigned flags) {
 CUresult mockStreamDestroy(CUstream s) {
   MOCK_ENTER("cuStreamDestroy");
   auto *stream = reinterpret_cast<MockStream *>(s);
+  {
+    std::lock_guard lock(g_mutex);
+    g_streams.erase(stream);
+  }
   {
     std::lock_guard lock(stream->mutex);
     stream->stopping = true;
@@ -962,6 +973,14 @@ MOCK_EXPORT int xpoolMockCudaViolations(char *first, size_t length) {
   std::lock_guard lock(g_mutex);
   if (first != nullptr && length > 0) snprintf(first, length, "%s", g_first_violation.c_str());
   return g_violations.load();
+}
+
+// Test hook: the device of a live stream the mock created, or -1 when
+// `stream` is not one.
+MOCK_EXPORT int xpoolMockCudaStreamDevice(void *stream) {
+  std::lock_guard lock(g_mutex);
+  auto it = g_streams.find(static_cast<MockStream *>(stream));
+  return it == g_streams.end() ? -1 : it->second;
 }
 
 // Test hook: the context current on the calling thread.

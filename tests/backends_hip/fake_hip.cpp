@@ -201,6 +201,11 @@ FAKE_EXPORT hipError_t hipSetDevice(int device) {
   return hipSuccess;
 }
 
+FAKE_EXPORT hipError_t hipGetDevice(int *device) {
+  *device = current_device;
+  return hipSuccess;
+}
+
 FAKE_EXPORT hipError_t hipDeviceGet(hipDevice_t *device, int ordinal) {
   if (!validDevice(ordinal)) return hipErrorInvalidDevice;
   *device = ordinal;

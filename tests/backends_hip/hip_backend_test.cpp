@@ -37,6 +37,7 @@ const xpool::harness::LoadedPlugin &plugin() {
 struct Probe {
   std::string tried = "libamdhip64.so";  // the name the plugin reports when none opens
   bool library = false;                  // some libamdhip64 could be opened
+  void *handle = nullptr;                // that library (never closed)
   int error = 0;                         // hipGetDeviceCount's answer
   std::string error_name;
   int count = 0;
@@ -58,6 +59,7 @@ const Probe &probe() {
     }
     if (hip == nullptr) return p;
     p.library = true;
+    p.handle = hip;
     using CountFn = int (*)(int *);
     using NameFn = const char *(*)(int);
     auto count = reinterpret_cast<CountFn>(dlsym(hip, "hipGetDeviceCount"));
@@ -105,6 +107,9 @@ TEST(HipPlugin, EveryEntryIsSet) {
   }
   // Optional in the ABI, implemented here.
   for (const auto &[name, entry] : xpool::harness::OptionalEntries(t)) {
+    EXPECT_NE(entry, nullptr) << name;
+  }
+  for (const auto &[name, entry] : xpool::harness::InteropEntries(t)) {
     EXPECT_NE(entry, nullptr) << name;
   }
 }
@@ -250,6 +255,65 @@ TEST(HipDevice, CopyRoundTripWithFillAndHostFunction) {
   EXPECT_EQ(t.stream_destroy(stream), XP_SUCCESS) << last_error;
   EXPECT_EQ(t.mem_free(ctx, 0, a.buffer), XP_SUCCESS) << last_error;
   EXPECT_EQ(t.mem_free(ctx, 0, b.buffer), XP_SUCCESS) << last_error;
+}
+
+// The native stream is the hipStream_t the plugin enqueues on: a fill
+// enqueued on it between two copies lands between them. device_make_current
+// is hipSetDevice.
+TEST(HipDevice, NativeStreamAndCurrentDevice) {
+  REQUIRE_DEVICE();
+  using GetDevice = int (*)(int *);
+  using MemsetAsync = int (*)(void *, int, size_t, void *);
+  auto get_device = reinterpret_cast<GetDevice>(dlsym(probe().handle, "hipGetDevice"));
+  auto memset_async = reinterpret_cast<MemsetAsync>(dlsym(probe().handle, "hipMemsetAsync"));
+  ASSERT_NE(get_device, nullptr);
+  ASSERT_NE(memset_async, nullptr);
+  Session session;
+  ASSERT_EQ(session.status(), XP_SUCCESS) << last_error;
+  const xpbBackend &t = plugin().table;
+  xpbContext *ctx = session.ctx();
+  const int count = t.device_count(ctx);
+  int saved = -1;
+  ASSERT_EQ(get_device(&saved), 0);
+  for (int d = count - 1; d >= 0; --d) {
+    ASSERT_EQ(t.device_make_current(ctx, d), XP_SUCCESS) << last_error;
+    int current = -1;
+    ASSERT_EQ(get_device(&current), 0);
+    EXPECT_EQ(current, d);
+  }
+
+  xpbStream *stream = nullptr;
+  ASSERT_EQ(t.stream_create(ctx, 0, &stream), XP_SUCCESS) << last_error;
+  void *native = nullptr, *context = reinterpret_cast<void *>(1);
+  int ordinal = -1;
+  ASSERT_EQ(t.stream_native(stream, &native, &context, &ordinal), XP_SUCCESS) << last_error;
+  ASSERT_NE(native, nullptr);
+  EXPECT_EQ(context, nullptr);
+  EXPECT_EQ(ordinal, 0);
+
+  constexpr size_t kBytes = size_t{1} << 20;
+  xpbAllocation a{};
+  ASSERT_EQ(t.mem_alloc(ctx, 0, kBytes, &a), XP_SUCCESS) << last_error;
+  std::vector<unsigned char> in(kBytes, 7), out(kBytes, 0);
+  ASSERT_EQ(t.host_register(ctx, in.data(), kBytes), XP_SUCCESS) << last_error;
+  ASSERT_EQ(t.host_register(ctx, out.data(), kBytes), XP_SUCCESS) << last_error;
+  ASSERT_EQ(t.memcpy_async(stream, {a.buffer, 0, nullptr}, {nullptr, 0, in.data()}, kBytes),
+            XP_SUCCESS)
+      << last_error;
+  ASSERT_EQ(memset_async(static_cast<char *>(a.buffer) + 4096, 0xee, kBytes / 2, native), 0);
+  ASSERT_EQ(t.memcpy_async(stream, {nullptr, 0, out.data()}, {a.buffer, 0, nullptr}, kBytes),
+            XP_SUCCESS)
+      << last_error;
+  ASSERT_EQ(t.stream_synchronize(stream, 30'000'000'000ull), XP_SUCCESS) << last_error;
+  std::vector<unsigned char> expected(kBytes, 7);
+  std::memset(expected.data() + 4096, 0xee, kBytes / 2);
+  EXPECT_TRUE(out == expected);
+
+  EXPECT_EQ(t.host_unregister(ctx, in.data()), XP_SUCCESS) << last_error;
+  EXPECT_EQ(t.host_unregister(ctx, out.data()), XP_SUCCESS) << last_error;
+  EXPECT_EQ(t.stream_destroy(stream), XP_SUCCESS) << last_error;
+  EXPECT_EQ(t.mem_free(ctx, 0, a.buffer), XP_SUCCESS) << last_error;
+  EXPECT_EQ(t.device_make_current(ctx, saved), XP_SUCCESS) << last_error;
 }
 
 TEST(HipDevice, EventsOrderStreamsAndTime) {

@@ -1,6 +1,10 @@
 // Plugins that are wrong on purpose, one per FIXTURE_* define, so the loader's
 // refusals are tested: each must leave the runtime working and give a reason.
+// FIXTURE_DEVICES adds two do-nothing devices with native-handle entries, so
+// the runtime's side of those entries (and of their absence) is tested.
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 
 #include "xpool/backend.h"
 
@@ -29,6 +33,53 @@ int deviceCount(xpbContext *) {
 xpStatus unused() {
   return g_host->set_error(XP_ERROR_NOT_SUPPORTED, "fixture has no devices");
 }
+
+#ifdef FIXTURE_DEVICES
+// Two devices whose streams do nothing: enough for the runtime to create,
+// synchronize and destroy streams, and to reach the native-handle entries.
+struct FixtureStream {
+  int device;
+};
+FixtureStream g_streams[2] = {{0}, {1}};
+
+int twoDevices(xpbContext *) {
+  return 2;
+}
+xpStatus deviceProps(xpbContext *, int device, xpDeviceProps *props) {
+  snprintf(props->name, sizeof props->name, "fixture device %d", device);
+  snprintf(props->vendor, sizeof props->vendor, "fixture");
+  snprintf(props->stable_id, sizeof props->stable_id, "%s:%032d", FIXTURE_NAME, device);
+  props->numa_node = -1;
+  props->max_threads_per_block = 1;
+  return XP_SUCCESS;
+}
+xpStatus streamCreate(xpbContext *, int device, xpbStream **stream) {
+  *stream = reinterpret_cast<xpbStream *>(&g_streams[device]);
+  return XP_SUCCESS;
+}
+xpStatus streamDone(xpbStream *) {
+  return XP_SUCCESS;
+}
+xpStatus streamSynchronize(xpbStream *, uint64_t) {
+  return XP_SUCCESS;
+}
+// Device 0 has native handles, device 1 does not (and says why).
+xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_context,
+                      int *ordinal) {
+  const int device = reinterpret_cast<FixtureStream *>(stream)->device;
+  if (device == 1) {
+    return g_host->set_error(XP_ERROR_NOT_SUPPORTED, "fixture device 1 streams are emulated");
+  }
+  *native_stream = reinterpret_cast<void *>(uintptr_t{0x5100});
+  *native_context = reinterpret_cast<void *>(uintptr_t{0xc0});
+  *ordinal = 40 + device;
+  return XP_SUCCESS;
+}
+xpStatus deviceMakeCurrent(xpbContext *, int device) {
+  if (device == 1) return xpbFail(g_host, XP_ERROR_BACKEND, "fixture device %d has no context", 1);
+  return XP_SUCCESS;
+}
+#endif
 
 template <typename Fn>
 Fn refuse() {
@@ -73,6 +124,7 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   mine.kernel_launch = refuse<decltype(mine.kernel_launch)>();
 #ifdef FIXTURE_NEWER_ABI
   mine.abi_major = XPB_ABI_MAJOR + 1;
+  mine.abi_minor = 0;
 #endif
 #ifdef FIXTURE_MISSING_ENTRY
   mine.event_elapsed = nullptr;
@@ -82,5 +134,28 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   // where they begin. It must load.
   mine.struct_size = offsetof(xpbBackend, host_register);
 #endif
+#ifdef FIXTURE_DEVICES
+  mine.device_count = twoDevices;
+  mine.device_props = deviceProps;
+  mine.stream_create = streamCreate;
+  mine.stream_destroy = streamDone;
+  mine.stream_synchronize = streamSynchronize;
+  mine.stream_query = streamDone;
+  mine.stream_native = streamNative;
+  mine.device_make_current = deviceMakeCurrent;
+#endif
+#ifdef FIXTURE_ABI_1_0
+  // A plugin built against ABI 1.0: its table ends after memcpy_peer_async.
+  mine.abi_minor = 0;
+  mine.struct_size = offsetof(xpbBackend, stream_native);
+#endif
+#ifdef FIXTURE_SLOPPY_TAIL
+  // Writes the whole table but claims the 1.0 size: the runtime must not use
+  // what lies past the size the plugin claims.
+  xpStatus status = xpbExportTable(table, &mine);
+  table->struct_size = offsetof(xpbBackend, stream_native);
+  return status;
+#else
   return xpbExportTable(table, &mine);
+#endif
 }

@@ -2,6 +2,7 @@
 // person can act on, and never stops the other backends from working.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -94,6 +95,93 @@ TEST_F(PluginLoader, WorkingBackendsStillServe) {
   ASSERT_EQ(xpMemcpy(back, memory, sizeof back), XP_SUCCESS) << xpGetLastError();
   EXPECT_EQ(0, memcmp(pattern, back, sizeof back));
   EXPECT_EQ(xpFree(memory), XP_SUCCESS);
+}
+
+// Fixtures with two devices each: "native" fills the ABI 1.1 entries,
+// "abi10" is a plugin built against ABI 1.0 (its table ends before them),
+// "sloppy" writes them but claims the 1.0 size.
+class NativeEntries : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("XPOOL_BACKEND_PATH", XPOOL_FIXTURE_DIR, 1);
+    setenv("XPOOL_BACKENDS", "native,abi10,sloppy", 1);
+    ASSERT_EQ(xpInit(), XP_SUCCESS) << xpGetLastError();
+  }
+  void TearDown() override {
+    EXPECT_EQ(xpShutdown(), XP_SUCCESS) << xpGetLastError();
+    unsetenv("XPOOL_BACKENDS");
+    unsetenv("XPOOL_BACKEND_PATH");
+  }
+  // The pool ordinal of a fixture's device.
+  static int device(const char *backend, int local) {
+    int count = 0;
+    EXPECT_EQ(xpDeviceCount(&count), XP_SUCCESS);
+    for (int i = 0; i < count; ++i) {
+      xpDeviceProps props{};
+      props.struct_size = sizeof props;
+      EXPECT_EQ(xpDeviceGetProperties(i, &props), XP_SUCCESS) << xpGetLastError();
+      if (std::string(props.backend) == backend && props.backend_device == local) return i;
+    }
+    ADD_FAILURE() << "no device " << local << " of " << backend;
+    return -1;
+  }
+};
+
+TEST_F(NativeEntries, PluginsWithoutThemLoadAndAnswerNotSupported) {
+  auto backends = backendsByName();
+  for (const char *name : {"abi10", "sloppy"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(backends[name].available) << backends[name].reason;
+    EXPECT_EQ(backends[name].device_count, 2);
+    const int ordinal = device(name, 0);
+    ASSERT_GE(ordinal, 0);
+    xpStream stream = nullptr;
+    ASSERT_EQ(xpStreamCreate(ordinal, &stream), XP_SUCCESS) << xpGetLastError();
+    xpNativeStream native{};
+    native.struct_size = sizeof native;
+    EXPECT_EQ(xpStreamGetNative(stream, &native), XP_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(std::string(xpGetLastError()), std::string("xpStreamGetNative: the ") + name +
+                                                 " backend's streams have no native handle");
+    EXPECT_STREQ(native.backend, name);
+    EXPECT_EQ(native.stream, nullptr);
+    EXPECT_EQ(native.device_ordinal, -1);
+    // No per-thread device to make current: nothing to do.
+    EXPECT_EQ(xpDeviceMakeCurrent(ordinal), XP_SUCCESS) << xpGetLastError();
+    EXPECT_EQ(xpStreamDestroy(stream), XP_SUCCESS) << xpGetLastError();
+  }
+  EXPECT_EQ(backends["abi10"].abi_minor, 0u);
+}
+
+TEST_F(NativeEntries, EntriesAreCalledAndTheirAnswersPassedOn) {
+  const int first = device("native", 0);
+  const int second = device("native", 1);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  xpStream stream = nullptr;
+  ASSERT_EQ(xpStreamCreate(first, &stream), XP_SUCCESS) << xpGetLastError();
+  xpNativeStream native{};
+  native.struct_size = sizeof native;
+  ASSERT_EQ(xpStreamGetNative(stream, &native), XP_SUCCESS) << xpGetLastError();
+  EXPECT_EQ(native.struct_size, sizeof native);
+  EXPECT_STREQ(native.backend, "native");
+  EXPECT_EQ(native.stream, reinterpret_cast<void *>(uintptr_t{0x5100}));
+  EXPECT_EQ(native.context, reinterpret_cast<void *>(uintptr_t{0xc0}));
+  EXPECT_EQ(native.device_ordinal, 40);
+  EXPECT_EQ(xpStreamDestroy(stream), XP_SUCCESS);
+
+  // The backend's NOT_SUPPORTED keeps its reason.
+  ASSERT_EQ(xpStreamCreate(second, &stream), XP_SUCCESS) << xpGetLastError();
+  EXPECT_EQ(xpStreamGetNative(stream, &native), XP_ERROR_NOT_SUPPORTED);
+  EXPECT_EQ(std::string(xpGetLastError()),
+            "xpStreamGetNative: the native backend's streams have no native handle: fixture "
+            "device 1 streams are emulated");
+  EXPECT_EQ(native.stream, nullptr);
+  EXPECT_EQ(xpStreamDestroy(stream), XP_SUCCESS);
+
+  EXPECT_EQ(xpDeviceMakeCurrent(first), XP_SUCCESS) << xpGetLastError();
+  EXPECT_EQ(xpDeviceMakeCurrent(second), XP_ERROR_BACKEND);
+  EXPECT_EQ(std::string(xpGetLastError()), "xpDeviceMakeCurrent: device " + std::to_string(second) +
+                                               " (native): fixture device 1 has no context");
 }
 
 TEST(PluginDiscovery, WithoutSelectionEveryPluginInThePathIsTried) {

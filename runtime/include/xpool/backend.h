@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define XPB_ABI_MAJOR 1u
-#define XPB_ABI_MINOR 0u
+#define XPB_ABI_MINOR 1u
 #define XPB_ENTRY_POINT "xpoolBackendGetTable"
 
 /* Returned by optional operations to ask the runtime for its generic path
@@ -160,6 +160,16 @@ typedef struct xpbBackend {
   /* Copy between two devices of this backend. XPB_FALLBACK: runtime stages. */
   xpStatus (*memcpy_peer_async)(xpbStream *stream, int dst_device, xpbMemRef dst, int src_device,
                                 xpbMemRef src, size_t bytes);
+
+  /* ---- optional, ABI 1.1 (NULL when absent) ---- */
+  /* The stream's native handles (see xpNativeStream); NULL or XP_ERROR_NOT_SUPPORTED when it has
+   * none. Work enqueued on the native stream is ordered with the stream's own work: synchronize,
+   * query and event_record must cover it. */
+  xpStatus (*stream_native)(xpbStream *stream, void **native_stream, void **native_context,
+                            int *ordinal);
+  /* Makes the device's context current on the calling thread; NULL when the backend has no such
+   * notion. */
+  xpStatus (*device_make_current)(xpbContext *ctx, int device);
 } xpbBackend;
 
 /* The entry point. The runtime zeroes `table` and sets table->struct_size to

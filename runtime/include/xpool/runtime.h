@@ -266,6 +266,70 @@ XP_API xpStatus xpEventSynchronizeTimeout(xpEvent event, uint32_t timeout_ms);
 XP_API xpStatus xpEventElapsedTime(float *ms, xpEvent start, xpEvent end);
 
 /* ------------------------------------------------------------------------ */
+/* Native handles: handing stream-ordered work to a vendor library           */
+/* ------------------------------------------------------------------------ */
+
+/* A stream's handles in its backend's own API, for handing stream-ordered
+ * work to a vendor library (NCCL takes a cudaStream_t). */
+typedef struct xpNativeStream {
+  size_t struct_size;  /* the caller sets sizeof(xpNativeStream) */
+  const char *backend; /* "cuda", "opencl": the backend's name (static string) */
+  void *stream;        /* cuda: the CUstream (usable as a cudaStream_t); opencl: cl_command_queue;
+                          hip: the hipStream_t */
+  void *context;       /* cuda: the device's primary CUcontext; opencl: cl_context; hip: NULL */
+  int device_ordinal;  /* cuda: the CUdevice ordinal (what cudaSetDevice takes); opencl: index
+                          among the backend's devices; hip: the HIP device ordinal */
+} xpNativeStream;
+
+/* Fills `out` with the native handles of `stream`. The handles stay owned by
+ * xpool and valid until xpStreamDestroy(stream) or the xpShutdown that ends
+ * the runtime; do not release or destroy them. For CUDA, call
+ * xpDeviceMakeCurrent (or cudaSetDevice(device_ordinal)) before a vendor
+ * library enqueues on the stream from this thread.
+ *
+ * Ordering contract. The native stream is the stream xpool itself enqueues
+ * on: work the caller enqueues on it after xpool work runs after that work,
+ * and xpool work enqueued afterwards runs after the caller's work;
+ * xpStreamSynchronize, xpStreamQuery, xpEventRecord and xpStreamDestroy
+ * cover the caller's work too. On cuda this holds for everything xpool
+ * enqueues, host functions, staged copies (cross-device copies through host
+ * buffers, copies of pageable memory behind a host function) and
+ * cross-backend event waits included: they run on a worker while the
+ * CUstream itself waits for them (cuStreamWaitValue32). Exceptions:
+ *  - cuda: a copy between device memory and pageable host memory (not from
+ *    xpMallocHost) follows CUDA's rules for pageable memory when xpool has
+ *    no host function pending on the stream: an upload may read the host
+ *    memory when it is enqueued, not when the stream reaches it, and a
+ *    download may block the caller until the stream has reached it. Use
+ *    xpMallocHost memory for host buffers the caller's native work touches.
+ *  - opencl and hip: a host function (xpLaunchHostFunc, and the runtime's
+ *    own: staged copies, waits for events of another backend, host-to-host
+ *    copies) does not hold the native queue; xpool keeps later xpool work
+ *    back in software until it returns. Native work enqueued while such a
+ *    host function is pending is therefore not ordered with it, nor with
+ *    the xpool work held behind it. Call xpStreamSynchronize first when the
+ *    stream may have one pending.
+ * Cost rather than exception: once an opencl stream has been handed out,
+ * xpStreamSynchronize and xpStreamQuery go by a marker at the end of the
+ * queue (a query waits up to 1 ms for it to pass an idle queue).
+ *
+ * Errors: XP_ERROR_INVALID_HANDLE for a NULL or dead stream;
+ * XP_ERROR_INVALID_VALUE when out is NULL or out->struct_size is too small;
+ * XP_ERROR_NOT_SUPPORTED for a backend whose streams have no native handle
+ * (cpu, level_zero). On failure after the stream and `out` were checked,
+ * `out` holds NULL handles, device_ordinal -1 and the stream's backend. */
+XP_API xpStatus xpStreamGetNative(xpStream stream, xpNativeStream *out);
+
+/* Makes `device`'s native context current on the calling thread (cuda: the
+ * primary context, as cudaSetDevice does), so a vendor library called next
+ * acts on that device. XP_SUCCESS and nothing to do for backends without a
+ * per-thread current device (cpu, opencl, level_zero); hip: hipSetDevice.
+ * On cuda, xpool's own calls leave the thread's current context as they
+ * found it, so it stays current. XP_ERROR_INVALID_VALUE for a device out of
+ * range (the message gives the pool's size). */
+XP_API xpStatus xpDeviceMakeCurrent(int device);
+
+/* ------------------------------------------------------------------------ */
 /* Modules and kernels                                                       */
 /* ------------------------------------------------------------------------ */
 

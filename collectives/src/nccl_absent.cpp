@@ -1,0 +1,40 @@
+// Built when CMake found no nccl.h: NCCL is never used, XCCL_NCCL=1 fails
+// with the reason, and auto runs xccl's own path.
+#include "communicator.h"
+#include "logging.h"
+#include "nccl_path.h"
+
+namespace xpool::xccl {
+
+struct NcclComm {};
+
+void NcclCommDeleter::operator()(NcclComm *nccl) const {
+  delete nccl;
+}
+
+xcclResult_t setupNccl(xcclComm &comm, Deadline) {
+  if (comm.config.nccl != NcclChoice::kOn) return xcclSuccess;
+  return fail(xcclSystemError,
+              "XCCL_NCCL=1, but this xccl was built without nccl.h (CMake found no NCCL "
+              "headers; see docs/xccl.md)");
+}
+
+bool ncclTakes(const xcclComm &, const std::vector<Op> &) {
+  return false;
+}
+
+xcclResult_t runOnNccl(xcclComm &, const std::vector<Op> &ops, xpStream) {
+  return fail(xcclInternalError, "{}: the NCCL path in a build without NCCL", ops.front().what);
+}
+
+xcclResult_t finalizeNccl(xcclComm &, const char *) {
+  return xcclSuccess;
+}
+
+void abortNccl(xcclComm &) {}
+
+xcclResult_t ncclAsyncState(xcclComm &) {
+  return xcclSuccess;
+}
+
+}  // namespace xpool::xccl
