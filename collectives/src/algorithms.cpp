@@ -237,6 +237,10 @@ xcclResult_t reduceScatter(xcclComm &comm, const char *send, char *recv, size_t 
     copyIfApart(recv, own, block);
     return xcclSuccess;
   }
+  if (chooseAlgorithm(comm, block) == Algorithm::kHier && block > comm.config.direct_max_bytes &&
+      hierReduceScatterFits(comm)) {
+    return hierReduceScatter(comm, send, recv, count, type, op, what);
+  }
   if (chooseFlatAlgorithm(comm, block) != Algorithm::kRing) {
     std::vector<Request> sends;
     sends.reserve(static_cast<size_t>(n));

@@ -290,23 +290,28 @@ void runTask(void *user_data) {
   release(&comm);
 }
 
-xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool allow_inline) {
-  XCCL_RETURN_IF_ERROR(comm->brokenResult(ops.front().what.call));
-  if (ncclTakes(*comm, ops)) {
-    if (checkEnabled(*comm)) {
-      // The own path's operations compare themselves when they run: let
-      // those issued before finish, so the comparisons stay in order.
-      XCCL_RETURN_IF_ERROR(drain(comm, ops.front().what.call));
-      for (const Op &op : ops) {
-        if (const xcclResult_t result = checkAcrossRanks(*comm, op); result != xcclSuccess) {
-          const std::string message = lastError();
-          comm->breakWith(result, message, comm->rank);
-          return fail(result, "{}", message);
-        }
+// Operations NCCL takes (nccl_path.h), XCCL_CHECK's comparison first.
+xcclResult_t executeOnNccl(const std::vector<NcclBatch> &batches) {
+  for (const NcclBatch &batch : batches) {
+    xcclComm &comm = *batch.comm;
+    XCCL_RETURN_IF_ERROR(comm.brokenResult(batch.ops->front().what.call));
+    if (!checkEnabled(comm)) continue;
+    // The own path's operations compare themselves when they run: let
+    // those issued before finish, so the comparisons stay in order.
+    XCCL_RETURN_IF_ERROR(drain(&comm, batch.ops->front().what.call));
+    for (const Op &op : *batch.ops) {
+      if (const xcclResult_t result = checkAcrossRanks(comm, op); result != xcclSuccess) {
+        const std::string message = lastError();
+        comm.breakWith(result, message, comm.rank);
+        return fail(result, "{}", message);
       }
     }
-    return runOnNccl(*comm, ops, stream);
   }
+  return runOnNccl(batches);
+}
+
+xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool allow_inline) {
+  XCCL_RETURN_IF_ERROR(comm->brokenResult(ops.front().what.call));
   std::unique_lock lock(comm->mutex);
   const uint64_t sequence = comm->issued;
   if (allow_inline && comm->config.inline_enabled && comm->issued == comm->finished &&
@@ -363,6 +368,7 @@ xcclResult_t submit(xcclComm *comm, Op op, xpStream stream) {
   }
   std::vector<Op> ops;
   ops.push_back(std::move(op));
+  if (ncclTakes(*comm, ops)) return executeOnNccl({NcclBatch{comm, &ops, stream}});
   return execute(comm, std::move(ops), stream, true);
 }
 
@@ -398,12 +404,30 @@ xcclResult_t groupEnd() {
     }
     std::get<2>(*found).push_back(std::move(entry.op));
   }
+  // NCCL's batches enter NCCL as one group. With XCCL_CHECK, several
+  // communicators' batches take the own path instead: the comparison is a
+  // blocking exchange, which one thread cannot hold for several at once.
+  std::vector<NcclBatch> to_nccl;
+  std::vector<bool> taken(batches.size(), false);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    auto &[comm, stream, ops] = batches[i];
+    if (ncclTakes(*comm, ops) && (batches.size() == 1 || !checkEnabled(*comm))) {
+      to_nccl.push_back({comm, &ops, stream});
+      taken[i] = true;
+    }
+  }
+  xcclResult_t first_failure = xcclSuccess;
+  std::string message;
+  if (!to_nccl.empty()) {
+    first_failure = executeOnNccl(to_nccl);
+    if (first_failure != xcclSuccess) message = lastError();
+  }
   // Several communicators driven from one thread must run concurrently:
   // each in its own stream's host function.
   const bool allow_inline = batches.size() == 1;
-  xcclResult_t first_failure = xcclSuccess;
-  std::string message;
-  for (auto &[comm, stream, ops] : batches) {
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (taken[i]) continue;
+    auto &[comm, stream, ops] = batches[i];
     const xcclResult_t result = execute(comm, std::move(ops), stream, allow_inline);
     if (result != xcclSuccess && first_failure == xcclSuccess) {
       first_failure = result;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "algorithm_steps.h"
@@ -240,6 +241,63 @@ xcclResult_t hierAllGather(xcclComm &comm, char *recv, size_t block, const OpLab
   const Segments blocks{block * static_cast<size_t>(comm.nranks), static_cast<size_t>(comm.nranks),
                         layout.by_node.data()};
   return ringAllGather(comm, ring, recv, blocks, 1, 0, what);
+}
+
+bool hierReduceScatterFits(const xcclComm &comm) {
+  const std::vector<std::vector<int>> &members = comm.layout.members;
+  return std::all_of(members.begin(), members.end(), [&](const std::vector<int> &node) {
+    return node.size() == members.front().size();
+  });
+}
+
+// N nodes of L ranks; block b of the input is rank b's share.
+// 1. Inside the node, one ring reduce-scatter per node m over node m's L
+//    blocks: local rank j ends with its node's partial sum of the block of
+//    rank (m, j), for every m.
+// 2. Across nodes, the N ranks of local rank j reduce-scatter those N
+//    partial sums: rank (m, j) ends with the total of its own block.
+// Rings address blocks where they lie (Segments' order), so nothing is
+// packed. Each rank reduces n - 1 blocks, as in the flat ring, and sends
+// N - 1 of them across nodes, on all L of each node's links at once, where
+// the flat ring crosses between nodes only at its N node boundaries.
+xcclResult_t hierReduceScatter(xcclComm &comm, const char *send, char *recv, size_t count,
+                               xcclDataType_t type, xcclRedOp_t op, const OpLabel &what) {
+  const NodeLayout &layout = comm.layout;
+  const int nodes = layout.nnodes;
+  const int width = static_cast<int>(layout.members.front().size());
+  const size_t element = typeSize(type);
+  const size_t block = count * element;
+  const size_t total = count * static_cast<size_t>(comm.nranks);
+  void *scratch = nullptr;
+  XCCL_RETURN_IF_ERROR(
+      comm.scratch.reserve(block * static_cast<size_t>(comm.nranks), false, &scratch));
+  char *work = static_cast<char *>(scratch);
+  // A ring leaves segment p + 1 on position p: segment i is the block of
+  // position i - 1.
+  const Group local = localGroup(comm);
+  std::vector<int> order(static_cast<size_t>(std::max(width, nodes)));
+  for (int m = 0; m < nodes; ++m) {
+    const std::vector<int> &members = layout.members[static_cast<size_t>(m)];
+    for (int i = 0; i < width; ++i) {
+      order[static_cast<size_t>(i)] = members[static_cast<size_t>(mod(i - 1, width))];
+    }
+    const Segments blocks{total, static_cast<size_t>(comm.nranks), order.data()};
+    XCCL_RETURN_IF_ERROR(ringReduceScatter(comm, local, send, work, blocks, type, op, what));
+  }
+  std::vector<int> peers(static_cast<size_t>(nodes));
+  for (int m = 0; m < nodes; ++m) {
+    peers[static_cast<size_t>(m)] =
+        layout.members[static_cast<size_t>(m)][static_cast<size_t>(layout.local_rank)];
+  }
+  for (int i = 0; i < nodes; ++i) {
+    order[static_cast<size_t>(i)] = peers[static_cast<size_t>(mod(i - 1, nodes))];
+  }
+  const Group across{peers.data(), nodes, layout.node};
+  const Segments blocks{total, static_cast<size_t>(comm.nranks), order.data()};
+  XCCL_RETURN_IF_ERROR(ringReduceScatter(comm, across, work, work, blocks, type, op, what));
+  std::memcpy(recv, work + static_cast<size_t>(comm.rank) * block, block);
+  if (op == xcclAvg) divide(recv, count, type, comm.nranks);
+  return xcclSuccess;
 }
 
 }  // namespace xpool::xccl

@@ -25,4 +25,12 @@ xcclResult_t hierReduce(xcclComm &comm, const char *send, char *recv, size_t cou
 // `recv` already holds this rank's block of `block` bytes at rank * block.
 xcclResult_t hierAllGather(xcclComm &comm, char *recv, size_t block, const OpLabel &what);
 
+// Whether hierReduceScatter serves this layout: every node holds as many
+// ranks (the two-dimensional scheme needs a full grid).
+bool hierReduceScatterFits(const xcclComm &comm);
+// Reduce-scatter as a grid: inside each node first, then across nodes
+// among the ranks of equal local rank. `count` elements per rank.
+xcclResult_t hierReduceScatter(xcclComm &comm, const char *send, char *recv, size_t count,
+                               xcclDataType_t type, xcclRedOp_t op, const OpLabel &what);
+
 }  // namespace xpool::xccl

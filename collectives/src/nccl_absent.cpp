@@ -23,8 +23,8 @@ bool ncclTakes(const xcclComm &, const std::vector<Op> &) {
   return false;
 }
 
-xcclResult_t runOnNccl(xcclComm &, const std::vector<Op> &ops, xpStream) {
-  return fail(xcclInternalError, "{}: the NCCL path in a build without NCCL", ops.front().what);
+xcclResult_t runOnNccl(const std::vector<NcclBatch> &) {
+  return fail(xcclInternalError, "the NCCL path in a build without NCCL");
 }
 
 xcclResult_t finalizeNccl(xcclComm &, const char *) {

@@ -13,10 +13,22 @@ namespace xpool::xccl {
 struct NcclComm {
   const NcclApi *api = nullptr;
   ncclComm_t handle = nullptr;  // nullptr once destroyed or aborted
+  int device = -1;
+  // Device memory for operations on host buffers (grown, never shrunk) and
+  // the event after its last use, which a use on another stream waits for.
+  void *scratch = nullptr;
+  size_t scratch_bytes = 0;
+  xpEvent scratch_free = nullptr;
 };
 
 void NcclCommDeleter::operator()(NcclComm *nccl) const {
   if (nccl->handle != nullptr) nccl->api->comm_abort(nccl->handle);
+  if (nccl->scratch != nullptr) {
+    // Work still queued may use it: free it once the device is idle.
+    xpDeviceSynchronize(nccl->device);
+    xpFree(nccl->scratch);
+  }
+  if (nccl->scratch_free != nullptr) xpEventDestroy(nccl->scratch_free);
   delete nccl;
 }
 
@@ -101,9 +113,16 @@ xcclResult_t toXccl(ncclResult_t result) {
 
 // A nonblocking communicator's call may answer ncclInProgress: poll its
 // state until it settles or the deadline passes (then still in progress).
+// Most calls settle at once; creating a communicator can take seconds, so
+// polling yields for a millisecond, then sleeps between polls.
 ncclResult_t settle(const NcclApi &api, ncclComm_t handle, ncclResult_t result, Deadline deadline) {
+  const Clock::time_point spin_until = Clock::now() + std::chrono::milliseconds(1);
   while (result == ncclInProgress && !deadline.passed()) {
-    std::this_thread::yield();
+    if (Clock::now() < spin_until) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
     if (api.comm_get_async_error(handle, &result) != ncclSuccess) return ncclInternalError;
   }
   return result;
@@ -204,6 +223,145 @@ ncclResult_t enqueue(const NcclApi &api, ncclComm_t handle, int nranks, const Op
   return ncclInternalError;
 }
 
+// An operation as NCCL sees it: the caller's buffers, or slots of the
+// communicator's device scratch where the caller's are host memory (NCCL
+// needs memory its GPU can address), with the copies around it. Every rank
+// hands the same operations to NCCL whatever its buffers, so that the
+// choice of path never differs between ranks.
+struct StagedOp {
+  const void *send = nullptr;  // until stageIn: the slot's offset where send_staged
+  void *recv = nullptr;
+  bool send_staged = false, recv_staged = false;
+  const void *upload_from = nullptr;  // host bytes copied into the scratch before
+  size_t upload_at = 0, upload_bytes = 0;
+  void *download_to = nullptr;  // host bytes copied out of the scratch after
+  size_t download_at = 0, download_bytes = 0;
+};
+
+constexpr size_t kSlotAlign = 256;
+
+size_t alignUp(size_t bytes) {
+  return (bytes + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+}
+
+// Lays out the scratch slots of `ops`; returns the bytes they need. Slot
+// offsets are relative to the scratch, which is not known yet.
+size_t planStaging(int device, const std::vector<Op> &ops, std::vector<StagedOp> *staged) {
+  size_t used = 0;
+  staged->assign(ops.size(), StagedOp{});
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op &op = ops[i];
+    StagedOp &out = (*staged)[i];
+    const auto *send = static_cast<const char *>(op.send);
+    auto *recv = static_cast<char *>(op.recv);
+    out.send = send;
+    out.recv = recv;
+    const bool send_host = op.send_bytes > 0 && !onDevice(send, device);
+    const bool recv_host = op.recv_bytes > 0 && !onDevice(recv, device);
+    if (send_host && recv_host && send < recv + op.recv_bytes && recv < send + op.send_bytes) {
+      // In place (or overlapping): one slot holds both, at their distance.
+      const char *base = std::min<const char *>(send, recv);
+      const char *end = std::max<const char *>(send + op.send_bytes, recv + op.recv_bytes);
+      out.upload_from = base;
+      out.upload_at = used;
+      out.upload_bytes = static_cast<size_t>(end - base);
+      out.send = reinterpret_cast<const void *>(used + static_cast<size_t>(send - base));
+      out.download_to = recv;
+      out.download_at = used + static_cast<size_t>(recv - base);
+      out.download_bytes = op.recv_bytes;
+      out.recv = reinterpret_cast<void *>(out.download_at);
+      out.send_staged = out.recv_staged = true;
+      used += alignUp(out.upload_bytes);
+      continue;
+    }
+    if (send_host) {
+      out.upload_from = send;
+      out.upload_at = used;
+      out.upload_bytes = op.send_bytes;
+      out.send = reinterpret_cast<const void *>(used);
+      out.send_staged = true;
+      used += alignUp(op.send_bytes);
+    }
+    if (recv_host) {
+      out.download_to = recv;
+      out.download_at = used;
+      out.download_bytes = op.recv_bytes;
+      out.recv = reinterpret_cast<void *>(used);
+      out.recv_staged = true;
+      used += alignUp(op.recv_bytes);
+    }
+  }
+  return used;
+}
+
+// At least `bytes` of scratch on the communicator's device, usable in
+// `stream` order.
+xcclResult_t reserveScratch(NcclComm &nccl, size_t bytes, xpStream stream, const OpLabel &what) {
+  if (bytes > nccl.scratch_bytes) {
+    if (nccl.scratch != nullptr) {
+      // Rare (the size grows geometrically): wait until nothing uses it.
+      if (xpDeviceSynchronize(nccl.device) != XP_SUCCESS) {
+        return fail(xcclDeviceError, "{}: xpDeviceSynchronize before growing NCCL scratch: {}",
+                    what, xpGetLastError());
+      }
+      xpFree(nccl.scratch);
+      nccl.scratch = nullptr;
+      nccl.scratch_bytes = 0;
+    }
+    const size_t size = std::max(bytes, size_t{1} << 20);
+    if (xpMalloc(nccl.device, size, &nccl.scratch) != XP_SUCCESS) {
+      nccl.scratch = nullptr;
+      return fail(xcclDeviceError, "{}: xpMalloc of {} bytes of NCCL scratch on device {}: {}",
+                  what, size, nccl.device, xpGetLastError());
+    }
+    nccl.scratch_bytes = size;
+  }
+  if (nccl.scratch_free == nullptr) {
+    if (xpEventCreate(nccl.device, 0, &nccl.scratch_free) != XP_SUCCESS) {
+      return fail(xcclDeviceError, "{}: xpEventCreate: {}", what, xpGetLastError());
+    }
+  } else if (xpStreamWaitEvent(stream, nccl.scratch_free) != XP_SUCCESS) {
+    // The last use may have been on another stream.
+    return fail(xcclDeviceError, "{}: xpStreamWaitEvent: {}", what, xpGetLastError());
+  }
+  return xcclSuccess;
+}
+
+// Turns slot offsets into scratch addresses and enqueues the uploads.
+xcclResult_t stageIn(NcclComm &nccl, const std::vector<Op> &ops, std::vector<StagedOp> &staged,
+                     xpStream stream) {
+  auto *scratch = static_cast<char *>(nccl.scratch);
+  for (size_t i = 0; i < staged.size(); ++i) {
+    StagedOp &op = staged[i];
+    const Op &original = ops[i];
+    if (op.send_staged) op.send = scratch + reinterpret_cast<size_t>(op.send);
+    if (op.recv_staged) op.recv = scratch + reinterpret_cast<size_t>(op.recv);
+    if (op.upload_bytes > 0 && xpMemcpyAsync(scratch + op.upload_at, op.upload_from,
+                                             op.upload_bytes, stream) != XP_SUCCESS) {
+      return fail(xcclDeviceError, "{}: staging {} host bytes for NCCL: {}", original.what,
+                  op.upload_bytes, xpGetLastError());
+    }
+  }
+  return xcclSuccess;
+}
+
+xcclResult_t stageOut(NcclComm &nccl, const std::vector<Op> &ops,
+                      const std::vector<StagedOp> &staged, xpStream stream) {
+  auto *scratch = static_cast<char *>(nccl.scratch);
+  for (size_t i = 0; i < staged.size(); ++i) {
+    const StagedOp &op = staged[i];
+    if (op.download_bytes > 0 && xpMemcpyAsync(op.download_to, scratch + op.download_at,
+                                               op.download_bytes, stream) != XP_SUCCESS) {
+      return fail(xcclDeviceError, "{}: copying {} bytes of NCCL's result to host memory: {}",
+                  ops[i].what, op.download_bytes, xpGetLastError());
+    }
+  }
+  if (xpEventRecord(nccl.scratch_free, stream) != XP_SUCCESS) {
+    return fail(xcclDeviceError, "xpEventRecord: {}", xpGetLastError());
+  }
+  return xcclSuccess;
+}
+
 }  // namespace
 
 xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
@@ -268,47 +426,96 @@ xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
     XCCL_RETURN_IF_ERROR(voted);
     return decline(comm, fmt::format("rank {}: {}", refused, reason));
   }
-  comm.nccl.reset(new NcclComm{api, handle});
+  comm.nccl.reset(new NcclComm{api, handle, comm.device});
   logger()->info("rank {} of {}: operations on device memory go through NCCL {} ({})", comm.rank,
                  comm.nranks, api->version, api->library);
   return xcclSuccess;
 }
 
 bool ncclTakes(const xcclComm &comm, const std::vector<Op> &ops) {
-  if (comm.nccl == nullptr) return false;
-  return std::all_of(ops.begin(), ops.end(), [&](const Op &op) {
-    return op.kind != OpKind::kBarrier && (op.send_bytes == 0 || onDevice(op.send, comm.device)) &&
-           (op.recv_bytes == 0 || onDevice(op.recv, comm.device));
-  });
+  // By operation kind only, never by where this rank's buffers are: every
+  // rank must make the same choice (host buffers are staged instead).
+  return comm.nccl != nullptr && std::none_of(ops.begin(), ops.end(), [](const Op &op) {
+           return op.kind == OpKind::kBarrier;
+         });
 }
 
-xcclResult_t runOnNccl(xcclComm &comm, const std::vector<Op> &ops, xpStream stream) {
-  const NcclComm &nccl = *comm.nccl;
-  const NcclApi &api = *nccl.api;
-  const OpLabel &what = ops.front().what;
-  xpNativeStream native{};
-  native.struct_size = sizeof native;
-  if (xpStreamGetNative(stream, &native) != XP_SUCCESS) {
-    return fail(xcclDeviceError, "{}: xpStreamGetNative: {}", what, xpGetLastError());
+xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches) {
+  const NcclApi &api = *batches.front().comm->nccl->api;
+  std::vector<cudaStream_t> streams;
+  std::vector<std::vector<StagedOp>> staged(batches.size());
+  std::vector<bool> staging(batches.size(), false);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const NcclBatch &batch = batches[b];
+    NcclComm &nccl = *batch.comm->nccl;
+    const OpLabel &what = batch.ops->front().what;
+    if (nccl.api != &api) {
+      return fail(xcclInvalidUsage,
+                  "xcclGroupEnd: the group's communicators opened different NCCL libraries ({} "
+                  "and {}); XCCL_NCCL_LIBRARY must be the same for all",
+                  api.library, nccl.api->library);
+    }
+    xpNativeStream native{};
+    native.struct_size = sizeof native;
+    if (xpStreamGetNative(batch.stream, &native) != XP_SUCCESS) {
+      return fail(xcclDeviceError, "{}: xpStreamGetNative: {}", what, xpGetLastError());
+    }
+    streams.push_back(static_cast<cudaStream_t>(native.stream));
+    const size_t scratch = planStaging(nccl.device, *batch.ops, &staged[b]);
+    if (scratch > 0) {
+      staging[b] = true;
+      XCCL_RETURN_IF_ERROR(reserveScratch(nccl, scratch, batch.stream, what));
+      XCCL_RETURN_IF_ERROR(stageIn(nccl, *batch.ops, staged[b], batch.stream));
+    }
   }
-  const auto cuda_stream = static_cast<cudaStream_t>(native.stream);
   ncclResult_t result = api.group_start();
-  for (size_t i = 0; i < ops.size() && (result == ncclSuccess || result == ncclInProgress); ++i) {
-    result = enqueue(api, nccl.handle, comm.nranks, ops[i], cuda_stream);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const NcclBatch &batch = batches[b];
+    for (size_t i = 0; i < batch.ops->size(); ++i) {
+      if (result != ncclSuccess && result != ncclInProgress) break;
+      Op op = (*batch.ops)[i];
+      op.send = staged[b][i].send;
+      op.recv = staged[b][i].recv;
+      result = enqueue(api, batch.comm->nccl->handle, batch.comm->nranks, op, streams[b]);
+    }
   }
   // The group is closed whatever happened inside it.
   const ncclResult_t ended = api.group_end();
   if (result == ncclSuccess || result == ncclInProgress) result = ended;
-  result = settle(api, nccl.handle, result, comm.deadline());
-  if (result == ncclSuccess) return xcclSuccess;
-  const xcclResult_t failure = result == ncclInProgress ? xcclTimeout : toXccl(result);
-  const std::string message =
-      result == ncclInProgress
-          ? fmt::format("{}: NCCL did not accept the operation within {} ms", what,
-                        comm.config.timeout_ms)
-          : fmt::format("{}: NCCL: {}", what, describe(api, nccl.handle, result));
-  comm.breakWith(failure, message, comm.rank);
-  return fail(failure, "{}", message);
+  xcclResult_t first = xcclSuccess;
+  std::string first_message;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const NcclBatch &batch = batches[b];
+    xcclComm &comm = *batch.comm;
+    const ncclComm_t handle = comm.nccl->handle;
+    // A failed group call names no communicator: each one's own state
+    // says which failed (ncclInProgress until its work is accepted).
+    ncclResult_t state = result;
+    if (state == ncclSuccess || state == ncclInProgress) {
+      state = settle(api, handle, ncclInProgress, comm.deadline());
+    }
+    xcclResult_t failure = xcclSuccess;
+    std::string message;
+    if (state == ncclInProgress) {
+      failure = xcclTimeout;
+      message = fmt::format("{}: NCCL did not accept the operation within {} ms",
+                            batch.ops->front().what, comm.config.timeout_ms);
+    } else if (state != ncclSuccess) {
+      failure = toXccl(state);
+      message = fmt::format("{}: NCCL: {}", batch.ops->front().what, describe(api, handle, state));
+    } else if (staging[b] && (failure = stageOut(*comm.nccl, *batch.ops, staged[b],
+                                                 batch.stream)) != xcclSuccess) {
+      message = lastError();
+    }
+    if (failure == xcclSuccess) continue;
+    comm.breakWith(failure, message, comm.rank);
+    if (first == xcclSuccess) {
+      first = failure;
+      first_message = message;
+    }
+  }
+  if (first != xcclSuccess) return fail(first, "{}", first_message);
+  return xcclSuccess;
 }
 
 xcclResult_t finalizeNccl(xcclComm &comm, const char *call) {

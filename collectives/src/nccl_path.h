@@ -12,10 +12,13 @@
 // that never joins cannot hang the others); the ranks then agree again on
 // the outcome, so all use NCCL or none does.
 //
-// Per operation: a batch (one call, or a group's calls) goes to NCCL when
-// every buffer it touches is memory of the rank's device. Anything else
-// (host buffers, xcclBarrier, which NCCL lacks) runs on xccl's own path in
-// the same stream order. XCCL_CHECK still compares every call first.
+// Per operation: every collective and send/receive of such a communicator
+// goes to NCCL, on every rank alike (the choice must never differ between
+// ranks): buffers in host memory are staged through device scratch on the
+// same stream. The batches of several communicators in one
+// xcclGroupStart/End form one NCCL group. xcclBarrier, which NCCL lacks,
+// runs on xccl's own path in the same stream order. XCCL_CHECK still
+// compares every call first.
 #pragma once
 
 #include <memory>
@@ -41,11 +44,20 @@ using NcclCommPtr = std::unique_ptr<NcclComm, NcclCommDeleter>;
 // cannot be honoured or a peer fails during the exchange.
 xcclResult_t setupNccl(xcclComm &comm, Deadline deadline);
 
-// Whether `ops` (one batch on one stream) go to NCCL.
+// Whether `ops` (one batch on one stream) go to NCCL: by kind only.
 bool ncclTakes(const xcclComm &comm, const std::vector<Op> &ops);
 
-// Enqueues `ops` on `stream` through NCCL (one NCCL group).
-xcclResult_t runOnNccl(xcclComm &comm, const std::vector<Op> &ops, xpStream stream);
+// One communicator's operations of a call or group, and their stream.
+struct NcclBatch {
+  xcclComm *comm;
+  const std::vector<Op> *ops;
+  xpStream stream;
+};
+
+// Enqueues every batch through NCCL as ONE NCCL group: several
+// communicators driven from one thread (one per device, xcclCommInitAll)
+// must enter NCCL together, or the first would wait for the others.
+xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches);
 
 // xcclCommDestroy: flushes NCCL's operations (deadline) and frees it.
 xcclResult_t finalizeNccl(xcclComm &comm, const char *call);

@@ -34,8 +34,8 @@ Environment hierEnvironment(int nranks, const char *algo) {
 // Every collective with a hierarchical form, every op, sizes 0, 1, odd,
 // around the 4 KiB switch and past it, every root.
 const std::vector<std::string> kCollectives = {"matrix", "--collectives",
-                                               "allreduce,broadcast,reduce,allgather", "--sizes",
-                                               "0,1,7,1000,1025,65537"};
+                                               "allreduce,broadcast,reduce,allgather,reducescatter",
+                                               "--sizes", "0,1,7,1000,1025,65537"};
 
 std::vector<std::string> withTypes(std::vector<std::string> args, const char *types) {
   args.insert(args.end(), {"--types", types});

@@ -231,6 +231,23 @@ TEST(XcclKilledPeer, SurvivorsReportTheDeadRankWithinTheTimeout) {
   expectSurvivorsNameTheKilledRank(3, 1, cpuEnvironment(3), ownCpuDevice);
 }
 
+// The same with every same-node message single-copy: the survivors' reads
+// of the dead rank's memory (process_vm_readv) fail, and the error must
+// still name rank 1.
+TEST(XcclKilledPeer, SingleCopySurvivorsReportTheDeadRank) {
+  Environment environment = cpuEnvironment(3);
+  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "1";
+  expectSurvivorsNameTheKilledRank(3, 1, environment, ownCpuDevice);
+}
+
+// A receive posted for fewer bytes than its peer sends, every message
+// single-copy: the receiver names both sizes, the sender names the receiver.
+TEST(XcclSizeMismatch, SingleCopyReceiverNamesBothSizesAndSenderFails) {
+  Environment environment = cpuEnvironment(2);
+  environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "1";
+  runRanks(2, {"size-mismatch"}, environment, ownCpuDevice, seconds(60));
+}
+
 TEST(XcclAbort, BlockedCallReturnsAndPeerSeesTheAbort) {
   runRanks(2, {"abort"}, cpuEnvironment(2), ownCpuDevice, seconds(60));
 }

@@ -1,11 +1,15 @@
 // A stand-in NCCL for testing xccl's NCCL path on machines without a GPU,
 // used together with the stand-in CUDA driver (tests/backends_cuda), whose
-// "device" memory is host memory. It serves communicators of ONE rank,
-// where every collective is a copy from the send to the receive buffer,
-// and performs each copy in stream order through the driver's
-// cuLaunchHostFunc, so a test sees whether xccl handed NCCL the right
-// buffers, counts and stream. Multi-rank NCCL is only exercised on a GPU
-// machine (scripts/gpu-check.sh).
+// "device" memory is host memory. A communicator of one rank serves every
+// collective (each a copy from the send to the receive buffer); the ranks
+// of a larger communicator must all live in this process (one per device,
+// as xcclCommInitAll makes them) and serve float32 sum all-reduce only.
+// Work runs in stream order through the driver's cuLaunchHostFunc, so a
+// test sees whether xccl handed NCCL the right buffers, counts and stream.
+// Like the real NCCL driven from one thread, the ranks' calls must come in
+// ONE group: a group end that lacks a peer's call fails here, where NCCL
+// would hang. Multi-process NCCL runs only on a GPU machine
+// (scripts/gpu-check.sh).
 //
 // Every call is appended to the file named by XPOOL_MOCK_NCCL_LOG, one line
 // each ("ncclAllReduce count=8 type=7 op=0 stream=0x..."), for the test to
@@ -16,20 +20,29 @@
 #include <nccl.h>
 
 #include <dlfcn.h>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <dlfcn.h>
 
 #define MOCK_EXPORT extern "C" __attribute__((visibility("default")))
 
 struct ncclComm {
   int nranks = 0;
   int rank = 0;
-  int polls_left = 0;  // ncclInProgress answers before init completes
+  std::string world;        // the unique id: ranks of one communicator share it
+  void *context = nullptr;  // current at init: NCCL's device for this rank
+  int polls_left = 0;       // ncclInProgress answers before init completes
   ncclResult_t state = ncclSuccess;
   bool fail_after_op = false;
 };
@@ -37,6 +50,9 @@ struct ncclComm {
 namespace {
 
 std::mutex g_mutex;
+// Multi-rank communicators: how many ranks of each id have joined.
+std::mutex g_worlds_mutex;
+std::map<std::string, int> g_joined;
 thread_local std::string t_last_error;
 thread_local int t_group_depth = 0;
 
@@ -87,27 +103,37 @@ size_t typeSize(ncclDataType_t type) {
 using LaunchHostFunc = CUresult (*)(CUstream, CUhostFn, void *);
 using CurrentContext = void *(*)();
 
+// Real NCCL makes each communicator's device current itself before it
+// enqueues (the stand-in driver insists, as CUDA does, that a stream's
+// context be current): so does this stand-in.
+using SetCurrent = CUresult (*)(CUcontext);
+
+void *driverEntry(const char *name) {
+  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+  if (driver == nullptr) return nullptr;
+  using GetProcAddress =
+      CUresult (*)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
+  auto get = reinterpret_cast<GetProcAddress>(dlsym(driver, "cuGetProcAddress_v2"));
+  void *found = nullptr;
+  if (get != nullptr) get(name, &found, 10000, CU_GET_PROC_ADDRESS_LEGACY_STREAM, nullptr);
+  return found;
+}
+
+void makeCurrent(void *context) {
+  static auto set = reinterpret_cast<SetCurrent>(driverEntry("cuCtxSetCurrent"));
+  if (set != nullptr && context != nullptr) set(static_cast<CUcontext>(context));
+}
+
 LaunchHostFunc launchHostFunc() {
-  static LaunchHostFunc function = [] {
-    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    if (driver == nullptr) return LaunchHostFunc{nullptr};
-    using GetProcAddress =
-        CUresult (*)(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
-    auto get = reinterpret_cast<GetProcAddress>(dlsym(driver, "cuGetProcAddress_v2"));
-    void *found = nullptr;
-    if (get != nullptr) {
-      get("cuLaunchHostFunc", &found, 10000, CU_GET_PROC_ADDRESS_LEGACY_STREAM, nullptr);
-    }
-    return reinterpret_cast<LaunchHostFunc>(found);
-  }();
+  static auto function = reinterpret_cast<LaunchHostFunc>(driverEntry("cuLaunchHostFunc"));
   return function;
 }
 
-bool contextIsCurrent() {
+void *currentContext() {
   void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-  if (driver == nullptr) return false;
+  if (driver == nullptr) return nullptr;
   auto current = reinterpret_cast<CurrentContext>(dlsym(driver, "xpoolMockCudaCurrentContext"));
-  return current != nullptr && current() != nullptr;
+  return current != nullptr ? current() : nullptr;
 }
 
 struct Copy {
@@ -124,8 +150,55 @@ void runCopy(void *data) {
 
 // Work waiting for the group's end: copies per stream, and point-to-point
 // halves waiting for their match (a send to self meets a receive from self).
+// One all-reduce across the ranks of an in-process communicator: each
+// rank's stream reaches its host function, the last to arrive reduces for
+// all, then every stream goes on.
+struct SharedAllReduce {
+  int nranks = 0;
+  size_t count = 0;
+  std::vector<const float *> inputs;
+  std::vector<float *> outputs;
+  std::mutex mutex;
+  std::condition_variable done;
+  int arrived = 0;
+  bool reduced = false;
+};
+
+struct RankPart {
+  std::shared_ptr<SharedAllReduce> shared;
+};
+
+void runRankPart(void *data) {
+  std::unique_ptr<RankPart> part(static_cast<RankPart *>(data));
+  SharedAllReduce &shared = *part->shared;
+  std::unique_lock lock(shared.mutex);
+  if (++shared.arrived == shared.nranks) {
+    std::vector<float> sum(shared.count, 0.0f);
+    for (const float *input : shared.inputs) {
+      for (size_t i = 0; i < shared.count; ++i) sum[i] += input[i];
+    }
+    for (float *output : shared.outputs) std::memcpy(output, sum.data(), sum.size() * 4);
+    shared.reduced = true;
+    shared.done.notify_all();
+    return;
+  }
+  shared.done.wait_for(lock, std::chrono::seconds(20), [&] { return shared.reduced; });
+}
+
+struct RankOp {
+  ncclComm_t comm;
+  const void *send;
+  void *recv;
+  size_t count;
+  ncclDataType_t type;
+  int op;
+  cudaStream_t stream;
+};
+
 struct Pending {
+  std::vector<RankOp> rank_ops;  // of multi-rank communicators
   std::vector<std::pair<Copy, cudaStream_t>> copies;
+  void *context = nullptr;  // of the one-rank communicator the copies belong to
   std::vector<std::pair<const void *, size_t>> sends;
   std::vector<std::pair<void *, size_t>> recvs;
   cudaStream_t p2p_stream = nullptr;
@@ -148,6 +221,45 @@ ncclResult_t flush() {
   }
   LaunchHostFunc launch = launchHostFunc();
   if (launch == nullptr) return fail(ncclSystemError, "mock NCCL: no stand-in libcuda.so.1 loaded");
+  // Every rank of a communicator must be in this group, call for call.
+  std::map<std::string, std::vector<std::vector<RankOp>>> by_world;
+  for (const RankOp &op : pending.rank_ops) {
+    auto &ranks = by_world[op.comm->world];
+    ranks.resize(static_cast<size_t>(op.comm->nranks));
+    ranks[static_cast<size_t>(op.comm->rank)].push_back(op);
+  }
+  for (auto &[world, ranks] : by_world) {
+    for (size_t r = 1; r < ranks.size(); ++r) {
+      if (ranks[r].size() != ranks[0].size()) {
+        return fail(ncclInvalidUsage,
+                    "mock NCCL: a group ended without every rank's calls of a multi-rank "
+                    "communicator driven from this thread (real NCCL would hang here)");
+      }
+    }
+    for (size_t k = 0; k < ranks[0].size(); ++k) {
+      auto shared = std::make_shared<SharedAllReduce>();
+      shared->nranks = static_cast<int>(ranks.size());
+      shared->count = ranks[0][k].count;
+      for (const auto &rank : ranks) {
+        const RankOp &op = rank[k];
+        if (op.count != shared->count || op.type != ncclFloat32 || op.op != ncclSum) {
+          return fail(ncclInvalidUsage,
+                      "mock NCCL: across ranks only float32 sum all-reduces of one count");
+        }
+        shared->inputs.push_back(static_cast<const float *>(op.send));
+        shared->outputs.push_back(static_cast<float *>(op.recv));
+      }
+      for (const auto &rank : ranks) {
+        auto *part = new RankPart{shared};
+        makeCurrent(rank[k].comm->context);
+        if (launch(reinterpret_cast<CUstream>(rank[k].stream), runRankPart, part) != CUDA_SUCCESS) {
+          delete part;
+          return fail(ncclUnhandledCudaError, "mock NCCL: cuLaunchHostFunc failed");
+        }
+      }
+    }
+  }
+  if (!pending.copies.empty()) makeCurrent(pending.context);
   for (auto &[copy, stream] : pending.copies) {
     if (launch(reinterpret_cast<CUstream>(stream), runCopy, new Copy(copy)) != CUDA_SUCCESS) {
       return fail(ncclUnhandledCudaError, "mock NCCL: cuLaunchHostFunc failed");
@@ -162,7 +274,15 @@ ncclResult_t collective(const char *name, ncclComm_t comm, const void *send, voi
       static_cast<void *>(stream));
   if (comm == nullptr || typeSize(type) == 0) return fail(ncclInvalidArgument, "bad argument");
   if (comm->fail_after_op) comm->state = ncclRemoteError;
-  t_pending.copies.push_back({Copy{recv, send, count * typeSize(type)}, stream});
+  if (comm->nranks > 1) {
+    if (std::strcmp(name, "ncclAllReduce") != 0) {
+      return fail(ncclInvalidUsage, "mock NCCL: only all-reduce across ranks");
+    }
+    t_pending.rank_ops.push_back({comm, send, recv, count, type, op, stream});
+  } else {
+    t_pending.copies.push_back({Copy{recv, send, count * typeSize(type)}, stream});
+    t_pending.context = comm->context;
+  }
   return t_group_depth > 0 ? ncclSuccess : flush();
 }
 
@@ -174,25 +294,32 @@ MOCK_EXPORT ncclResult_t ncclGetVersion(int *version) {
 }
 
 MOCK_EXPORT ncclResult_t ncclGetUniqueId(ncclUniqueId *id) {
+  static std::atomic<int> made{0};
   std::memset(id, 0, sizeof *id);
-  std::snprintf(id->internal, sizeof id->internal, "mock-nccl-id");
+  std::snprintf(id->internal, sizeof id->internal, "mock-nccl-id-%d", ++made);
   log("ncclGetUniqueId");
   return ncclSuccess;
 }
 
 MOCK_EXPORT ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUniqueId id,
                                                 int rank, ncclConfig_t *config) {
-  log("ncclCommInitRankConfig nranks=%d rank=%d blocking=%d id=%s context=%d", nranks, rank,
-      config != nullptr ? config->blocking : -1, id.internal, contextIsCurrent() ? 1 : 0);
+  log("ncclCommInitRankConfig nranks=%d rank=%d blocking=%d context=%d id=%s", nranks, rank,
+      config != nullptr ? config->blocking : -1, currentContext() != nullptr ? 1 : 0, id.internal);
   *comm = nullptr;
   const char *init = std::getenv("XPOOL_MOCK_NCCL_INIT");
   if (init != nullptr && std::strcmp(init, "fail") == 0) {
     return fail(ncclSystemError, "mock NCCL: init failure requested by XPOOL_MOCK_NCCL_INIT");
   }
-  if (nranks != 1 || rank != 0) return fail(ncclInvalidUsage, "mock NCCL serves one rank");
+  if (nranks < 1 || rank < 0 || rank >= nranks) return fail(ncclInvalidArgument, "bad rank");
   auto *made = new ncclComm;
   made->nranks = nranks;
   made->rank = rank;
+  made->world = id.internal;
+  made->context = currentContext();
+  if (nranks > 1) {
+    std::lock_guard lock(g_worlds_mutex);
+    ++g_joined[made->world];
+  }
   const char *async = std::getenv("XPOOL_MOCK_NCCL_ASYNC");
   made->fail_after_op = async != nullptr && std::strcmp(async, "fail") == 0;
   *comm = made;
@@ -205,7 +332,14 @@ MOCK_EXPORT ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, nc
 }
 
 MOCK_EXPORT ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *state) {
-  if (comm->state == ncclInProgress && --comm->polls_left <= 0) comm->state = ncclSuccess;
+  bool everyone = true;  // a multi-rank init completes once all ranks joined
+  if (comm->nranks > 1) {
+    std::lock_guard lock(g_worlds_mutex);
+    everyone = g_joined[comm->world] >= comm->nranks;
+  }
+  if (comm->state == ncclInProgress && --comm->polls_left <= 0 && everyone) {
+    comm->state = ncclSuccess;
+  }
   *state = comm->state;
   return ncclSuccess;
 }
@@ -298,6 +432,7 @@ MOCK_EXPORT ncclResult_t ncclSend(const void *send, size_t count, ncclDataType_t
   }
   t_pending.sends.push_back({send, count * typeSize(type)});
   t_pending.p2p_stream = stream;
+  t_pending.context = comm->context;
   return t_group_depth > 0 ? ncclSuccess : fail(ncclInvalidUsage, "a send to self outside a group");
 }
 
@@ -310,6 +445,7 @@ MOCK_EXPORT ncclResult_t ncclRecv(void *recv, size_t count, ncclDataType_t type,
   }
   t_pending.recvs.push_back({recv, count * typeSize(type)});
   t_pending.p2p_stream = stream;
+  t_pending.context = comm->context;
   return t_group_depth > 0 ? ncclSuccess
                            : fail(ncclInvalidUsage, "a receive from self outside a group");
 }

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -104,7 +106,8 @@ class NcclPath : public ::testing::Test {
     buffers_.push_back(buffer);
     return buffer;
   }
-  // Input bytes 0, 1, 2, ... uploaded on the stream; the output cleared.
+  // Input bytes uploaded on the stream (asynchronously: the caller keeps the
+  // returned vector alive until the stream has run); the output cleared.
   std::vector<unsigned char> prepare(void *send, void *recv, size_t bytes) {
     std::vector<unsigned char> input(bytes);
     for (size_t i = 0; i < bytes; ++i) input[i] = static_cast<unsigned char>(i * 7 + 3);
@@ -134,7 +137,8 @@ TEST_F(NcclPath, SetupCreatesANonblockingCommunicatorOnTheRanksDevice) {
   // blocking=0: xccl polls it against its deadline; context=1: the rank's
   // device was current when NCCL picked its device.
   EXPECT_TRUE(logHas("ncclGetUniqueId"));
-  EXPECT_TRUE(logHas("ncclCommInitRankConfig nranks=1 rank=0 blocking=0 id=mock-nccl-id context=1"))
+  EXPECT_TRUE(
+      logHas("ncclCommInitRankConfig nranks=1 rank=0 blocking=0 context=1 id=mock-nccl-id-"))
       << "log: " << ::testing::PrintToString(logLines());
 }
 
@@ -218,7 +222,9 @@ TEST_F(NcclPath, AGroupOfCollectivesIsOneNcclGroup) {
   EXPECT_EQ(logLines(), expected);
 }
 
-TEST_F(NcclPath, HostBuffersAndBarriersTakeXcclsOwnPath) {
+TEST_F(NcclPath, HostBuffersAreStagedThroughDeviceMemoryForNccl) {
+  // Every rank must take the same path whatever its buffers, so host
+  // memory goes to NCCL too, through the communicator's device scratch.
   initOnCuda();
   std::remove(logPath().c_str());
   std::vector<float> send(kCount), recv(kCount, 0.0f);
@@ -226,10 +232,73 @@ TEST_F(NcclPath, HostBuffersAndBarriersTakeXcclsOwnPath) {
   ASSERT_EQ(xcclAllReduce(send.data(), recv.data(), kCount, xcclFloat32, xcclSum, comm_, stream_),
             xcclSuccess)
       << xcclGetLastError(comm_);
-  ASSERT_EQ(xcclBarrier(comm_, stream_), xcclSuccess) << xcclGetLastError(comm_);
+  // In place: one staged region holds both.
+  std::vector<int32_t> gathered(kCount);
+  for (size_t i = 0; i < kCount; ++i) gathered[i] = static_cast<int32_t>(i * 3);
+  const std::vector<int32_t> expected = gathered;
+  ASSERT_EQ(xcclAllGather(gathered.data(), gathered.data(), kCount, xcclInt32, comm_, stream_),
+            xcclSuccess)
+      << xcclGetLastError(comm_);
   ASSERT_EQ(xpStreamSynchronize(stream_), XP_SUCCESS) << xpGetLastError();
   EXPECT_EQ(recv, send);
+  EXPECT_EQ(gathered, expected);
+  EXPECT_TRUE(logHas("ncclAllReduce count=1000 type=7 op=0 root=-1 stream=" + native_stream_))
+      << ::testing::PrintToString(logLines());
+  EXPECT_TRUE(logHas("ncclAllGather count=1000 type=2 op=-1 root=-1 stream=" + native_stream_))
+      << ::testing::PrintToString(logLines());
+}
+
+TEST_F(NcclPath, BarrierTakesXcclsOwnPath) {
+  initOnCuda();
+  std::remove(logPath().c_str());
+  ASSERT_EQ(xcclBarrier(comm_, stream_), xcclSuccess) << xcclGetLastError(comm_);
+  ASSERT_EQ(xpStreamSynchronize(stream_), XP_SUCCESS) << xpGetLastError();
   EXPECT_TRUE(logLines().empty()) << ::testing::PrintToString(logLines());
+}
+
+TEST_F(NcclPath, SeveralCommunicatorsOfOneThreadEnterNcclAsOneGroup) {
+  // Two ranks in this process, one per device of the stand-in driver, as
+  // xcclCommInitAll makes them. Driven from one thread, their calls must
+  // reach NCCL in one group: the stand-in fails a group that lacks a
+  // peer's call, where the real NCCL would hang.
+  int devices[2] = {cuda_, cuda_ + 1};
+  xcclComm_t comms[2] = {nullptr, nullptr};
+  ASSERT_EQ(xcclCommInitAll(comms, 2, devices), xcclSuccess) << xcclGetLastError(nullptr);
+  xpStream streams[2] = {nullptr, nullptr};
+  float *send[2] = {nullptr, nullptr}, *recv[2] = {nullptr, nullptr};
+  std::vector<float> inputs[2];  // alive until the uploads have run
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(xpStreamCreate(devices[r], &streams[r]), XP_SUCCESS) << xpGetLastError();
+    ASSERT_EQ(xpMalloc(devices[r], kCount * 4, reinterpret_cast<void **>(&send[r])), XP_SUCCESS);
+    ASSERT_EQ(xpMalloc(devices[r], kCount * 4, reinterpret_cast<void **>(&recv[r])), XP_SUCCESS);
+    std::vector<float> &input = inputs[r];
+    input.resize(kCount);
+    for (size_t i = 0; i < kCount; ++i) input[i] = static_cast<float>(i + 100 * r);
+    ASSERT_EQ(xpMemcpyAsync(send[r], input.data(), kCount * 4, streams[r]), XP_SUCCESS);
+  }
+  ASSERT_EQ(xcclGroupStart(), xcclSuccess);
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(xcclAllReduce(send[r], recv[r], kCount, xcclFloat32, xcclSum, comms[r], streams[r]),
+              xcclSuccess);
+  }
+  ASSERT_EQ(xcclGroupEnd(), xcclSuccess) << xcclGetLastError(nullptr);
+  for (int r = 0; r < 2; ++r) {
+    std::vector<float> output(kCount);
+    ASSERT_EQ(xpMemcpyAsync(output.data(), recv[r], kCount * 4, streams[r]), XP_SUCCESS);
+    ASSERT_EQ(xpStreamSynchronize(streams[r]), XP_SUCCESS) << xpGetLastError();
+    for (size_t i = 0; i < kCount; ++i) {
+      ASSERT_EQ(output[i], static_cast<float>(2 * i + 100)) << "rank " << r << " element " << i;
+    }
+  }
+  const std::vector<std::string> lines = logLines();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "ncclGroupStart"), 1)
+      << ::testing::PrintToString(lines);
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(xcclCommDestroy(comms[r]), xcclSuccess) << xcclGetLastError(nullptr);
+    xpFree(send[r]);
+    xpFree(recv[r]);
+    xpStreamDestroy(streams[r]);
+  }
 }
 
 TEST_F(NcclPath, DestroyFinalizesAndAbortAborts) {
@@ -250,20 +319,29 @@ TEST_F(NcclPath, DestroyFinalizesAndAbortAborts) {
   EXPECT_EQ(lines.back(), "ncclCommAbort");
 }
 
-TEST_F(NcclPath, AnAsynchronousNcclErrorIsReportedWithNcclsMessage) {
+TEST_F(NcclPath, AnNcclErrorEndsTheCommunicatorWithNcclsMessage) {
   setenv("XPOOL_MOCK_NCCL_ASYNC", "fail", 1);
   initOnCuda();
   void *send = deviceBuffer(kCount * 4);
   void *recv = deviceBuffer(kCount * 4);
-  prepare(send, recv, kCount * 4);
-  ASSERT_EQ(xcclAllReduce(send, recv, kCount, xcclFloat32, xcclSum, comm_, stream_), xcclSuccess);
+  const std::vector<unsigned char> input =
+      prepare(send, recv, kCount * 4);  // alive: uploaded async
+  // The stand-in reports a remote error once the operation is enqueued:
+  // the call sees it while it waits for NCCL to accept the work.
+  EXPECT_EQ(xcclAllReduce(send, recv, kCount, xcclFloat32, xcclSum, comm_, stream_),
+            xcclRemoteError);
+  EXPECT_NE(std::string(xcclGetLastError(comm_)).find("NCCL: remote process exited"),
+            std::string::npos)
+      << xcclGetLastError(comm_);
   xcclResult_t state = xcclSuccess;
   ASSERT_EQ(xcclCommGetAsyncError(comm_, &state), xcclSuccess);
   EXPECT_EQ(state, xcclRemoteError);
-  EXPECT_NE(std::string(xcclGetLastError(comm_)).find("remote process exited"), std::string::npos)
-      << xcclGetLastError(comm_);
+  // The communicator has ended: later calls fail at once with the reason.
+  EXPECT_EQ(xcclAllReduce(send, recv, kCount, xcclFloat32, xcclSum, comm_, stream_),
+            xcclRemoteError);
   ASSERT_EQ(xcclCommAbort(comm_), xcclSuccess);
   comm_ = nullptr;
+  EXPECT_EQ(logLines().back(), "ncclCommAbort");
 }
 
 TEST_F(NcclPath, XcclNccl0NeverLoadsNccl) {

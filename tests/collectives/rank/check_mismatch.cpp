@@ -21,28 +21,6 @@ namespace {
 
 constexpr size_t kCount = 1000;
 
-// The result of the mismatched call, whether the call itself reported it or
-// (if it went asynchronous) xcclCommGetAsyncError did; *message is the
-// corresponding xcclGetLastError.
-xcclResult_t outcome(const Context &ctx, xcclResult_t called, std::string *message) {
-  *message = xcclGetLastError(ctx.comm);
-  if (called != xcclSuccess) return called;
-  xpStreamSynchronizeTimeout(ctx.stream, kSyncTimeoutMs);
-  const auto start = Clock::now();
-  xcclResult_t async_error = xcclInProgress;
-  while (secondsSince(start) < 30) {
-    if (xcclCommGetAsyncError(ctx.comm, &async_error) != xcclSuccess ||
-        async_error != xcclInProgress) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  *message = xcclGetLastError(ctx.comm);
-  note(ctx, "the mismatched call returned xcclSuccess; xcclCommGetAsyncError then gave " +
-                resultName(async_error));
-  return async_error;
-}
-
 }  // namespace
 
 int runCheckMismatch(Context &ctx) {
@@ -92,7 +70,7 @@ int runCheckMismatch(Context &ctx) {
     return kExitSetupFailed;
   }
   std::string message;
-  const xcclResult_t result = outcome(ctx, called, &message);
+  const xcclResult_t result = awaitOutcome(ctx, called, &message);
   bool ok = true;
   if (result != xcclInvalidUsage) {
     fail(ctx, "XCCL_CHECK=1, " + description + ": expected xcclInvalidUsage, got " +

@@ -10,7 +10,8 @@
 //             [--ops sum,max] [--collectives allreduce,broadcast] [--roots all|ends]
 //             [--seed N] [--dead-rank R] [--what count|datatype|op|root|collective]
 //
-// Scenarios: matrix split stream-order async-error check-mismatch killed-peer abort.
+// Scenarios: matrix split stream-order async-error check-mismatch size-mismatch killed-peer
+// abort.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -127,6 +128,7 @@ int runScenario(Context &ctx) {
       {"stream-order", runStreamOrder},
       {"async-error", runAsyncError},
       {"check-mismatch", runCheckMismatch},
+      {"size-mismatch", runSizeMismatch},
       {"killed-peer", runKilledPeer},
       {"abort", runAbort}};
   const auto found = kScenarios.find(ctx.options.scenario);

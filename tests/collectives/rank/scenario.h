@@ -72,12 +72,19 @@ bool xpOk(const Context &ctx, xpStatus status, const std::string &what);
 // Whether `message` names rank `rank` ("rank 1", "rank=1", "peer 1").
 bool namesRank(const std::string &message, int rank);
 
+// The result of a call expected to fail: `called` itself, or, when the
+// call went asynchronous and returned xcclSuccess, what
+// xcclCommGetAsyncError reports once the stream is done (30 s at most).
+// *message is the matching xcclGetLastError.
+xcclResult_t awaitOutcome(const Context &ctx, xcclResult_t called, std::string *message);
+
 // Scenarios; each returns an ExitCode.
 int runMatrix(Context &ctx);
 int runSplit(Context &ctx);
 int runStreamOrder(Context &ctx);
 int runAsyncError(Context &ctx);
 int runCheckMismatch(Context &ctx);
+int runSizeMismatch(Context &ctx);
 int runKilledPeer(Context &ctx);
 int runAbort(Context &ctx);
 
