@@ -26,6 +26,8 @@ struct PeerInfo {
   uint32_t transport = 0;  // the rank's TransportChoice
   uint32_t sockets_per_peer = 1;
   uint32_t check = 0;  // XCCL_CHECK on this rank
+  uint32_t nccl = 0;   // XCCL_NCCL on this rank (NcclChoice)
+  uint8_t device_uuid[16] = {};
   char hostname[64] = {};
   char backend[32] = {};
   char device_name[64] = {};

@@ -65,6 +65,7 @@ PeerInfo describeSelf(const xcclComm &comm, const sockaddr_in &listen) {
   info.transport = static_cast<uint32_t>(comm.config.transport);
   info.sockets_per_peer = static_cast<uint32_t>(comm.config.sockets_per_peer);
   info.check = comm.config.check ? 1 : 0;
+  info.nccl = static_cast<uint32_t>(comm.config.nccl);
   hostName(info.hostname, sizeof info.hostname);
   xpDeviceProps props{};
   props.struct_size = sizeof props;
@@ -72,6 +73,7 @@ PeerInfo describeSelf(const xcclComm &comm, const sockaddr_in &listen) {
   // Truncated to fit: these only label the rank in messages.
   fmt::format_to_n(info.backend, sizeof info.backend - 1, "{}", props.backend);
   fmt::format_to_n(info.device_name, sizeof info.device_name - 1, "{}", props.name);
+  std::memcpy(info.device_uuid, props.uuid, sizeof info.device_uuid);
   info.listen = listen;
   return info;
 }

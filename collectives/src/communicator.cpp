@@ -60,6 +60,8 @@ xcclResult_t xcclComm::breakWith(xcclResult_t result, const std::string &message
     broken = {result, message};
   }
   logger()->warn("rank {} of {}: communicator ended: {}", rank, nranks, message);
+  // NCCL's kernels would wait for the peers forever: stop them.
+  xpool::xccl::abortNccl(*this);
   // Tell the peers why, then close: their waits end with this reason
   // instead of a bare disconnect or a timeout.
   ControlFrame frame;

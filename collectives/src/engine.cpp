@@ -54,7 +54,7 @@ void Engine::start(int nranks) {
   recv_queues_.assign(n, {});
   control_partial_.assign(n, {});
   checks_.assign(n, {});
-  departed_.assign(n, false);
+  departed_ = std::vector<std::atomic<bool>>(n);
 }
 
 void Engine::post(Request *request) {

@@ -5,6 +5,7 @@
 // connections, so a dead peer turns into an error naming it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -52,6 +53,9 @@ class Engine {
   // Receives the next kCheck frame from `peer`, waiting with the deadline.
   xcclResult_t receiveCheck(int peer, ControlFrame *frame, const OpLabel &what);
 
+  // Whether `peer` said goodbye (any thread).
+  bool departed(int peer) const { return departed_[static_cast<size_t>(peer)].load(); }
+
  private:
   xcclResult_t progressOnce(bool *moved);
   // The error to report for a failed channel: the reason a peer sent on its
@@ -69,7 +73,9 @@ class Engine {
   std::vector<std::deque<Request *>> recv_queues_;
   std::vector<std::string> control_partial_;      // per peer: a frame's first bytes
   std::vector<std::deque<ControlFrame>> checks_;  // per peer: kCheck frames not yet used
-  std::vector<bool> departed_;  // per peer: said goodbye (destroyed its communicator)
+  // Per peer: said goodbye (destroyed its communicator). Atomic: the NCCL
+  // path's watchdog reads it from its own thread.
+  std::vector<std::atomic<bool>> departed_;
 };
 
 }  // namespace xpool::xccl

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <tuple>
 
 #include "algorithms.h"
@@ -290,24 +291,56 @@ void runTask(void *user_data) {
   release(&comm);
 }
 
-// Operations NCCL takes (nccl_path.h), XCCL_CHECK's comparison first.
-xcclResult_t executeOnNccl(const std::vector<NcclBatch> &batches) {
-  for (const NcclBatch &batch : batches) {
-    xcclComm &comm = *batch.comm;
-    XCCL_RETURN_IF_ERROR(comm.brokenResult(batch.ops->front().what.call));
-    if (!checkEnabled(comm)) continue;
-    // The own path's operations compare themselves when they run: let
-    // those issued before finish, so the comparisons stay in order.
-    XCCL_RETURN_IF_ERROR(drain(&comm, batch.ops->front().what.call));
-    for (const Op &op : *batch.ops) {
-      if (const xcclResult_t result = checkAcrossRanks(comm, op); result != xcclSuccess) {
-        const std::string message = lastError();
-        comm.breakWith(result, message, comm.rank);
-        return fail(result, "{}", message);
-      }
+// XCCL_CHECK's comparison of one batch NCCL takes.
+xcclResult_t checkBatch(const NcclBatch &batch) {
+  xcclComm &comm = *batch.comm;
+  XCCL_RETURN_IF_ERROR(comm.brokenResult(batch.ops->front().what.call));
+  if (!checkEnabled(comm)) return xcclSuccess;
+  // The own path's operations compare themselves when they run: let those
+  // issued before finish, so the comparisons stay in order.
+  XCCL_RETURN_IF_ERROR(drain(&comm, batch.ops->front().what.call));
+  for (const Op &op : *batch.ops) {
+    if (const xcclResult_t result = checkAcrossRanks(comm, op); result != xcclSuccess) {
+      const std::string message = lastError();
+      comm.breakWith(result, message, comm.rank);
+      return fail(result, "{}", message);
     }
   }
-  return runOnNccl(batches);
+  return xcclSuccess;
+}
+
+// Operations NCCL takes (nccl_path.h), XCCL_CHECK's comparison first.
+xcclResult_t executeOnNccl(const std::vector<NcclBatch> &batches) {
+  const bool checking = std::any_of(batches.begin(), batches.end(), [](const NcclBatch &batch) {
+    return checkEnabled(*batch.comm);
+  });
+  if (batches.size() == 1 || !checking) {
+    for (const NcclBatch &batch : batches) XCCL_RETURN_IF_ERROR(checkBatch(batch));
+  } else {
+    // Several communicators of this thread compare at once: each comparison
+    // waits for the other ranks, which may be this thread's other ones.
+    std::vector<xcclResult_t> results(batches.size(), xcclSuccess);
+    std::vector<std::string> messages(batches.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      threads.emplace_back([&, i] {
+        results[i] = checkBatch(batches[i]);
+        if (results[i] != xcclSuccess) messages[i] = lastError();
+      });
+    }
+    for (std::thread &thread : threads) thread.join();
+    for (size_t i = 0; i < batches.size(); ++i) {
+      if (results[i] != xcclSuccess) return fail(results[i], "{}", messages[i]);
+    }
+  }
+  // xcclCommAbort from another thread drops the handles' references while
+  // this call still runs: hold our own.
+  for (const NcclBatch &batch : batches) retain(batch.comm);
+  const xcclResult_t result = runOnNccl(batches);
+  const std::string message = result != xcclSuccess ? lastError() : std::string();
+  for (const NcclBatch &batch : batches) release(batch.comm);
+  if (result != xcclSuccess) return fail(result, "{}", message);
+  return xcclSuccess;
 }
 
 xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool allow_inline) {
@@ -317,9 +350,15 @@ xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool 
   if (allow_inline && comm->config.inline_enabled && comm->issued == comm->finished &&
       xpStreamQuery(stream) == XP_SUCCESS) {
     ++comm->issued;
+    // xcclCommAbort from another thread drops the handle's reference while
+    // this call still runs: hold one of our own until it returns.
+    retain(comm);
     lock.unlock();
     const xcclResult_t result = runOps(*comm, ops);
     finish(*comm, sequence);
+    const std::string message = result != xcclSuccess ? lastError() : std::string();
+    release(comm);
+    if (result != xcclSuccess) return fail(result, "{}", message);
     return result;
   }
   auto task = std::make_unique<Task>(Task{comm, std::move(ops), sequence});
@@ -404,14 +443,12 @@ xcclResult_t groupEnd() {
     }
     std::get<2>(*found).push_back(std::move(entry.op));
   }
-  // NCCL's batches enter NCCL as one group. With XCCL_CHECK, several
-  // communicators' batches take the own path instead: the comparison is a
-  // blocking exchange, which one thread cannot hold for several at once.
+  // NCCL's batches enter NCCL as one group.
   std::vector<NcclBatch> to_nccl;
   std::vector<bool> taken(batches.size(), false);
   for (size_t i = 0; i < batches.size(); ++i) {
     auto &[comm, stream, ops] = batches[i];
-    if (ncclTakes(*comm, ops) && (batches.size() == 1 || !checkEnabled(*comm))) {
+    if (ncclTakes(*comm, ops)) {
       to_nccl.push_back({comm, &ops, stream});
       taken[i] = true;
     }

@@ -1,35 +1,78 @@
 #include "nccl_path.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "communicator.h"
 #include "logging.h"
-#include "nccl_api.h"
+#include "nccl_comm.h"
+#include "nccl_staging.h"
+#include "nccl_watchdog.h"
 
 namespace xpool::xccl {
 
-struct NcclComm {
-  const NcclApi *api = nullptr;
-  ncclComm_t handle = nullptr;  // nullptr once destroyed or aborted
-  int device = -1;
-  // Device memory for operations on host buffers (grown, never shrunk) and
-  // the event after its last use, which a use on another stream waits for.
-  void *scratch = nullptr;
-  size_t scratch_bytes = 0;
-  xpEvent scratch_free = nullptr;
-};
-
 void NcclCommDeleter::operator()(NcclComm *nccl) const {
-  if (nccl->handle != nullptr) nccl->api->comm_abort(nccl->handle);
-  if (nccl->scratch != nullptr) {
-    // Work still queued may use it: free it once the device is idle.
-    xpDeviceSynchronize(nccl->device);
-    xpFree(nccl->scratch);
-  }
+  stopWatchdog(*nccl);
+  abortHandle(*nccl);
+  releaseStaging(*nccl);
   if (nccl->scratch_free != nullptr) xpEventDestroy(nccl->scratch_free);
+  if (nccl->last_work != nullptr) xpEventDestroy(nccl->last_work);
   delete nccl;
+}
+
+std::string describe(const NcclApi &api, ncclComm_t handle, ncclResult_t result) {
+  const char *detail = api.get_last_error(handle);
+  return fmt::format("{} ({})", api.get_error_string(result),
+                     detail != nullptr && *detail != '\0' ? detail : "no detail");
+}
+
+xcclResult_t toXccl(ncclResult_t result) {
+  switch (result) {
+    case ncclSuccess:
+      return xcclSuccess;
+    case ncclUnhandledCudaError:
+      return xcclDeviceError;
+    case ncclSystemError:
+      return xcclSystemError;
+    case ncclInvalidArgument:
+      return xcclInvalidArgument;
+    case ncclInvalidUsage:
+      return xcclInvalidUsage;
+    case ncclRemoteError:
+      return xcclRemoteError;
+    case ncclInProgress:
+      return xcclInProgress;
+    default:
+      return xcclInternalError;
+  }
+}
+
+// Most calls settle at once; creating a communicator can take seconds, so
+// polling yields for a millisecond, then sleeps between polls.
+ncclResult_t settle(NcclComm &nccl, ncclResult_t result, Deadline deadline) {
+  const Clock::time_point spin_until = Clock::now() + std::chrono::milliseconds(1);
+  while (result == ncclInProgress && !deadline.passed()) {
+    if (Clock::now() < spin_until) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    std::lock_guard lock(nccl.mutex);
+    if (nccl.handle == nullptr) return ncclRemoteError;  // aborted meanwhile
+    if (nccl.api->comm_get_async_error(nccl.handle, &result) != ncclSuccess) {
+      return ncclInternalError;
+    }
+  }
+  return result;
+}
+
+void abortHandle(NcclComm &nccl) {
+  std::lock_guard lock(nccl.mutex);
+  if (nccl.handle == nullptr) return;
+  nccl.api->comm_abort(nccl.handle);
+  nccl.handle = nullptr;
 }
 
 namespace {
@@ -73,10 +116,10 @@ xcclResult_t vote(xcclComm &comm, const Vote &mine, Deadline deadline, int *refu
   return xcclSuccess;
 }
 
-// Setup could not use NCCL: an error where XCCL_NCCL=1 asked for it, else
-// a note and xccl's own path.
-xcclResult_t decline(const xcclComm &comm, const std::string &reason) {
-  if (comm.config.nccl == NcclChoice::kOn) {
+// Setup could not use NCCL: an error where some rank's XCCL_NCCL=1 asked
+// for it (every rank then fails alike), else a note and xccl's own path.
+xcclResult_t decline(const xcclComm &comm, bool required, const std::string &reason) {
+  if (required) {
     return fail(xcclSystemError, "XCCL_NCCL=1, but NCCL cannot serve this communicator: {}",
                 reason);
   }
@@ -84,48 +127,25 @@ xcclResult_t decline(const xcclComm &comm, const std::string &reason) {
   return xcclSuccess;
 }
 
-std::string describe(const NcclApi &api, ncclComm_t handle, ncclResult_t result) {
-  const char *detail = api.get_last_error(handle);
-  return fmt::format("{} ({})", api.get_error_string(result),
-                     detail != nullptr && *detail != '\0' ? detail : "no detail");
+std::string hexUuid(const uint8_t (&uuid)[16]) {
+  std::string text;
+  for (uint8_t byte : uuid) text += fmt::format("{:02x}", byte);
+  return text;
 }
 
-xcclResult_t toXccl(ncclResult_t result) {
-  switch (result) {
-    case ncclSuccess:
-      return xcclSuccess;
-    case ncclUnhandledCudaError:
-      return xcclDeviceError;
-    case ncclSystemError:
-      return xcclSystemError;
-    case ncclInvalidArgument:
-      return xcclInvalidArgument;
-    case ncclInvalidUsage:
-      return xcclInvalidUsage;
-    case ncclRemoteError:
-      return xcclRemoteError;
-    case ncclInProgress:
-      return xcclInProgress;
-    default:
-      return xcclInternalError;
-  }
-}
-
-// A nonblocking communicator's call may answer ncclInProgress: poll its
-// state until it settles or the deadline passes (then still in progress).
-// Most calls settle at once; creating a communicator can take seconds, so
-// polling yields for a millisecond, then sleeps between polls.
-ncclResult_t settle(const NcclApi &api, ncclComm_t handle, ncclResult_t result, Deadline deadline) {
-  const Clock::time_point spin_until = Clock::now() + std::chrono::milliseconds(1);
-  while (result == ncclInProgress && !deadline.passed()) {
-    if (Clock::now() < spin_until) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+// NCCL takes one rank per GPU ("Duplicate GPU detected"): two ranks of one
+// node on the same device, by the device's UUID.
+std::string sharedGpu(const xcclComm &comm) {
+  for (size_t a = 0; a < comm.infos.size(); ++a) {
+    for (size_t b = a + 1; b < comm.infos.size(); ++b) {
+      const PeerInfo &x = comm.infos[a], &y = comm.infos[b];
+      if (x.host_id == y.host_id && std::memcmp(x.device_uuid, y.device_uuid, 16) == 0) {
+        return fmt::format("ranks {} and {} share one GPU ({} {}), and NCCL takes one rank per GPU",
+                           x.rank, y.rank, x.device_name, hexUuid(x.device_uuid));
+      }
     }
-    if (api.comm_get_async_error(handle, &result) != ncclSuccess) return ncclInternalError;
   }
-  return result;
+  return {};
 }
 
 ncclDataType_t ncclType(xcclDataType_t type) {
@@ -174,15 +194,6 @@ ncclRedOp_t ncclOp(xcclRedOp_t op) {
   return ncclNumOps;
 }
 
-// Whether `pointer` is memory of `device` (NCCL needs memory its GPU can
-// address; pinned host memory might be, pageable memory is not).
-bool onDevice(const void *pointer, int device) {
-  xpPointerAttributes attributes{};
-  attributes.struct_size = sizeof attributes;
-  return xpPointerGetAttributes(pointer, &attributes) == XP_SUCCESS &&
-         attributes.type == XP_MEMORY_DEVICE && attributes.device == device;
-}
-
 ncclResult_t enqueue(const NcclApi &api, ncclComm_t handle, int nranks, const Op &op,
                      cudaStream_t stream) {
   const ncclDataType_t type = ncclType(op.type);
@@ -223,157 +234,44 @@ ncclResult_t enqueue(const NcclApi &api, ncclComm_t handle, int nranks, const Op
   return ncclInternalError;
 }
 
-// An operation as NCCL sees it: the caller's buffers, or slots of the
-// communicator's device scratch where the caller's are host memory (NCCL
-// needs memory its GPU can address), with the copies around it. Every rank
-// hands the same operations to NCCL whatever its buffers, so that the
-// choice of path never differs between ranks.
-struct StagedOp {
-  const void *send = nullptr;  // until stageIn: the slot's offset where send_staged
-  void *recv = nullptr;
-  bool send_staged = false, recv_staged = false;
-  const void *upload_from = nullptr;  // host bytes copied into the scratch before
-  size_t upload_at = 0, upload_bytes = 0;
-  void *download_to = nullptr;  // host bytes copied out of the scratch after
-  size_t download_at = 0, download_bytes = 0;
-};
-
-constexpr size_t kSlotAlign = 256;
-
-size_t alignUp(size_t bytes) {
-  return (bytes + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
-}
-
-// Lays out the scratch slots of `ops`; returns the bytes they need. Slot
-// offsets are relative to the scratch, which is not known yet.
-size_t planStaging(int device, const std::vector<Op> &ops, std::vector<StagedOp> *staged) {
-  size_t used = 0;
-  staged->assign(ops.size(), StagedOp{});
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const Op &op = ops[i];
-    StagedOp &out = (*staged)[i];
-    const auto *send = static_cast<const char *>(op.send);
-    auto *recv = static_cast<char *>(op.recv);
-    out.send = send;
-    out.recv = recv;
-    const bool send_host = op.send_bytes > 0 && !onDevice(send, device);
-    const bool recv_host = op.recv_bytes > 0 && !onDevice(recv, device);
-    if (send_host && recv_host && send < recv + op.recv_bytes && recv < send + op.send_bytes) {
-      // In place (or overlapping): one slot holds both, at their distance.
-      const char *base = std::min<const char *>(send, recv);
-      const char *end = std::max<const char *>(send + op.send_bytes, recv + op.recv_bytes);
-      out.upload_from = base;
-      out.upload_at = used;
-      out.upload_bytes = static_cast<size_t>(end - base);
-      out.send = reinterpret_cast<const void *>(used + static_cast<size_t>(send - base));
-      out.download_to = recv;
-      out.download_at = used + static_cast<size_t>(recv - base);
-      out.download_bytes = op.recv_bytes;
-      out.recv = reinterpret_cast<void *>(out.download_at);
-      out.send_staged = out.recv_staged = true;
-      used += alignUp(out.upload_bytes);
-      continue;
-    }
-    if (send_host) {
-      out.upload_from = send;
-      out.upload_at = used;
-      out.upload_bytes = op.send_bytes;
-      out.send = reinterpret_cast<const void *>(used);
-      out.send_staged = true;
-      used += alignUp(op.send_bytes);
-    }
-    if (recv_host) {
-      out.download_to = recv;
-      out.download_at = used;
-      out.download_bytes = op.recv_bytes;
-      out.recv = reinterpret_cast<void *>(used);
-      out.recv_staged = true;
-      used += alignUp(op.recv_bytes);
-    }
-  }
-  return used;
-}
-
-// At least `bytes` of scratch on the communicator's device, usable in
-// `stream` order.
-xcclResult_t reserveScratch(NcclComm &nccl, size_t bytes, xpStream stream, const OpLabel &what) {
-  if (bytes > nccl.scratch_bytes) {
-    if (nccl.scratch != nullptr) {
-      // Rare (the size grows geometrically): wait until nothing uses it.
-      if (xpDeviceSynchronize(nccl.device) != XP_SUCCESS) {
-        return fail(xcclDeviceError, "{}: xpDeviceSynchronize before growing NCCL scratch: {}",
-                    what, xpGetLastError());
-      }
-      xpFree(nccl.scratch);
-      nccl.scratch = nullptr;
-      nccl.scratch_bytes = 0;
-    }
-    const size_t size = std::max(bytes, size_t{1} << 20);
-    if (xpMalloc(nccl.device, size, &nccl.scratch) != XP_SUCCESS) {
-      nccl.scratch = nullptr;
-      return fail(xcclDeviceError, "{}: xpMalloc of {} bytes of NCCL scratch on device {}: {}",
-                  what, size, nccl.device, xpGetLastError());
-    }
-    nccl.scratch_bytes = size;
-  }
-  if (nccl.scratch_free == nullptr) {
-    if (xpEventCreate(nccl.device, 0, &nccl.scratch_free) != XP_SUCCESS) {
-      return fail(xcclDeviceError, "{}: xpEventCreate: {}", what, xpGetLastError());
-    }
-  } else if (xpStreamWaitEvent(stream, nccl.scratch_free) != XP_SUCCESS) {
-    // The last use may have been on another stream.
-    return fail(xcclDeviceError, "{}: xpStreamWaitEvent: {}", what, xpGetLastError());
-  }
-  return xcclSuccess;
-}
-
-// Turns slot offsets into scratch addresses and enqueues the uploads.
-xcclResult_t stageIn(NcclComm &nccl, const std::vector<Op> &ops, std::vector<StagedOp> &staged,
-                     xpStream stream) {
-  auto *scratch = static_cast<char *>(nccl.scratch);
-  for (size_t i = 0; i < staged.size(); ++i) {
-    StagedOp &op = staged[i];
-    const Op &original = ops[i];
-    if (op.send_staged) op.send = scratch + reinterpret_cast<size_t>(op.send);
-    if (op.recv_staged) op.recv = scratch + reinterpret_cast<size_t>(op.recv);
-    if (op.upload_bytes > 0 && xpMemcpyAsync(scratch + op.upload_at, op.upload_from,
-                                             op.upload_bytes, stream) != XP_SUCCESS) {
-      return fail(xcclDeviceError, "{}: staging {} host bytes for NCCL: {}", original.what,
-                  op.upload_bytes, xpGetLastError());
-    }
-  }
-  return xcclSuccess;
-}
-
-xcclResult_t stageOut(NcclComm &nccl, const std::vector<Op> &ops,
-                      const std::vector<StagedOp> &staged, xpStream stream) {
-  auto *scratch = static_cast<char *>(nccl.scratch);
-  for (size_t i = 0; i < staged.size(); ++i) {
-    const StagedOp &op = staged[i];
-    if (op.download_bytes > 0 && xpMemcpyAsync(op.download_to, scratch + op.download_at,
-                                               op.download_bytes, stream) != XP_SUCCESS) {
-      return fail(xcclDeviceError, "{}: copying {} bytes of NCCL's result to host memory: {}",
-                  ops[i].what, op.download_bytes, xpGetLastError());
-    }
-  }
-  if (xpEventRecord(nccl.scratch_free, stream) != XP_SUCCESS) {
-    return fail(xcclDeviceError, "xpEventRecord: {}", xpGetLastError());
-  }
-  return xcclSuccess;
-}
-
 }  // namespace
 
 xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
   const Config &config = comm.config;
-  if (config.nccl == NcclChoice::kOff) return xcclSuccess;
-  // Every rank sees the same infos, so all ranks decide this step alike.
+  // Every rank sees every rank's XCCL_NCCL and device, so all decide alike.
+  bool any_off = false, required = false;
+  for (const PeerInfo &info : comm.infos) {
+    any_off |= info.nccl == static_cast<uint32_t>(NcclChoice::kOff);
+    required |= info.nccl == static_cast<uint32_t>(NcclChoice::kOn);
+  }
+  if (any_off) {
+    if (config.nccl != NcclChoice::kOn) return xcclSuccess;
+    for (const PeerInfo &info : comm.infos) {
+      if (info.nccl == static_cast<uint32_t>(NcclChoice::kOff)) {
+        return fail(xcclInvalidUsage,
+                    "XCCL_NCCL=1 on rank {}, but rank {} set XCCL_NCCL=0: the ranks of a "
+                    "communicator must agree",
+                    comm.rank, info.rank);
+      }
+    }
+  }
   for (const PeerInfo &info : comm.infos) {
     if (std::strcmp(info.backend, "cuda") != 0) {
-      return decline(comm, fmt::format("rank {} is on a {} device ({}), and NCCL serves only "
-                                       "CUDA devices",
-                                       info.rank, info.backend, info.device_name));
+      return decline(comm, required,
+                     fmt::format("rank {} is on a {} device ({}), and NCCL serves only CUDA "
+                                 "devices",
+                                 info.rank, info.backend, info.device_name));
     }
+  }
+  if (const std::string shared = sharedGpu(comm); !shared.empty()) {
+    return decline(comm, required, shared);
+  }
+  if (const char *blocking = std::getenv("NCCL_COMM_BLOCKING");
+      blocking != nullptr && std::strcmp(blocking, "1") == 0) {
+    logger()->warn(
+        "rank {}: NCCL_COMM_BLOCKING=1 makes NCCL's calls blocking: xccl's deadlines "
+        "cannot stop a hung NCCL call",
+        comm.rank);
   }
   std::string why;
   const NcclApi *api = ncclApi(config.nccl_library, &why);
@@ -383,7 +281,7 @@ xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
   int refused = -1;
   std::string reason;
   XCCL_RETURN_IF_ERROR(vote(comm, why.empty() ? Vote{} : refuse(why), deadline, &refused, &reason));
-  if (refused >= 0) return decline(comm, fmt::format("rank {}: {}", refused, reason));
+  if (refused >= 0) return decline(comm, required, fmt::format("rank {}: {}", refused, reason));
 
   // Rank 0's NCCL id, with its vote, to every other rank.
   struct IdMessage {
@@ -404,31 +302,39 @@ xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
     XCCL_RETURN_IF_ERROR(recvAll(root.control, &message, sizeof message, deadline, root.label));
     message.vote.why[sizeof message.vote.why - 1] = 0;
   }
-  if (!message.vote.ok) return decline(comm, fmt::format("rank 0: {}", message.vote.why));
+  if (!message.vote.ok) return decline(comm, required, fmt::format("rank 0: {}", message.vote.why));
 
   // Nonblocking, so that a rank that never joins costs a deadline, not a hang.
+  NcclCommPtr nccl(new NcclComm);
+  nccl->api = api;
+  nccl->device = comm.device;
   ncclConfig_t nccl_config = NCCL_CONFIG_INITIALIZER;
   nccl_config.blocking = 0;
   ncclComm_t handle = nullptr;
   ncclResult_t result =
       api->comm_init_rank_config(&handle, comm.nranks, message.id, comm.rank, &nccl_config);
-  if (handle != nullptr) result = settle(*api, handle, result, deadline);
+  if (handle != nullptr) {
+    nccl->handle = handle;
+    result = settle(*nccl, result, deadline);
+  }
   why.clear();
   if (result == ncclInProgress) {
     why = fmt::format("ncclCommInitRankConfig did not finish within {} ms", config.timeout_ms);
   } else if (result != ncclSuccess) {
     why = fmt::format("ncclCommInitRankConfig: {}", describe(*api, handle, result));
+  } else if (xpEventCreate(comm.device, 0, &nccl->last_work) != XP_SUCCESS) {
+    why = fmt::format("xpEventCreate: {}", xpGetLastError());
   }
-  const xcclResult_t voted =
-      vote(comm, why.empty() ? Vote{} : refuse(why), deadline, &refused, &reason);
-  if (voted != xcclSuccess || refused >= 0) {
-    if (handle != nullptr) api->comm_abort(handle);
-    XCCL_RETURN_IF_ERROR(voted);
-    return decline(comm, fmt::format("rank {}: {}", refused, reason));
+  // A fresh deadline: the others may have spent theirs initialising.
+  XCCL_RETURN_IF_ERROR(vote(comm, why.empty() ? Vote{} : refuse(why),
+                            Deadline::afterMs(config.timeout_ms), &refused, &reason));
+  if (refused >= 0) {
+    return decline(comm, required, fmt::format("rank {}: {}", refused, reason));  // aborts `nccl`
   }
-  comm.nccl.reset(new NcclComm{api, handle, comm.device});
-  logger()->info("rank {} of {}: operations on device memory go through NCCL {} ({})", comm.rank,
-                 comm.nranks, api->version, api->library);
+  startWatchdog(comm, *nccl);
+  comm.nccl = std::move(nccl);
+  logger()->info("rank {} of {}: its operations go through NCCL {} ({})", comm.rank, comm.nranks,
+                 api->version, api->library);
   return xcclSuccess;
 }
 
@@ -439,6 +345,20 @@ bool ncclTakes(const xcclComm &comm, const std::vector<Op> &ops) {
            return op.kind == OpKind::kBarrier;
          });
 }
+
+namespace {
+
+// Ends every batch's communicator with one reason: a rank that fails
+// before or inside NCCL leaves its peers' NCCL operations unmatched.
+xcclResult_t failBatches(const std::vector<NcclBatch> &batches, xcclResult_t result,
+                         const std::string &message) {
+  for (const NcclBatch &batch : batches) {
+    batch.comm->breakWith(result, message, batch.comm->rank);
+  }
+  return fail(result, "{}", message);
+}
+
+}  // namespace
 
 xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches) {
   const NcclApi &api = *batches.front().comm->nccl->api;
@@ -458,54 +378,79 @@ xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches) {
     xpNativeStream native{};
     native.struct_size = sizeof native;
     if (xpStreamGetNative(batch.stream, &native) != XP_SUCCESS) {
-      return fail(xcclDeviceError, "{}: xpStreamGetNative: {}", what, xpGetLastError());
+      return failBatches(batches, xcclDeviceError,
+                         fmt::format("{}: xpStreamGetNative: {}", what, xpGetLastError()));
     }
     streams.push_back(static_cast<cudaStream_t>(native.stream));
-    const size_t scratch = planStaging(nccl.device, *batch.ops, &staged[b]);
-    if (scratch > 0) {
+    if (const size_t bytes = planStaging(nccl.device, *batch.ops, &staged[b]); bytes > 0) {
       staging[b] = true;
-      XCCL_RETURN_IF_ERROR(reserveScratch(nccl, scratch, batch.stream, what));
-      XCCL_RETURN_IF_ERROR(stageIn(nccl, *batch.ops, staged[b], batch.stream));
+      if (stageIn(nccl, bytes, *batch.ops, staged[b], batch.stream) != xcclSuccess) {
+        const std::string message = lastError();
+        return failBatches(batches, xcclDeviceError, message);
+      }
     }
   }
-  ncclResult_t result = api.group_start();
-  for (size_t b = 0; b < batches.size(); ++b) {
-    const NcclBatch &batch = batches[b];
-    for (size_t i = 0; i < batch.ops->size(); ++i) {
-      if (result != ncclSuccess && result != ncclInProgress) break;
-      Op op = (*batch.ops)[i];
-      op.send = staged[b][i].send;
-      op.recv = staged[b][i].recv;
-      result = enqueue(api, batch.comm->nccl->handle, batch.comm->nranks, op, streams[b]);
+  // Every communicator's lock, in one order, for the whole group.
+  std::vector<NcclComm *> comms;
+  for (const NcclBatch &batch : batches) comms.push_back(batch.comm->nccl.get());
+  std::sort(comms.begin(), comms.end());
+  comms.erase(std::unique(comms.begin(), comms.end()), comms.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (NcclComm *nccl : comms) locks.emplace_back(nccl->mutex);
+  ncclResult_t result = ncclSuccess;
+  for (const NcclComm *nccl : comms) {
+    if (nccl->handle == nullptr) result = ncclRemoteError;  // aborted
+  }
+  if (result == ncclSuccess) {
+    result = api.group_start();
+    if (result == ncclSuccess) {
+      for (size_t b = 0; b < batches.size(); ++b) {
+        const NcclBatch &batch = batches[b];
+        for (size_t i = 0; i < batch.ops->size(); ++i) {
+          if (result != ncclSuccess && result != ncclInProgress) break;
+          Op op = (*batch.ops)[i];
+          op.send = staged[b][i].send;
+          op.recv = staged[b][i].recv;
+          result = enqueue(api, batch.comm->nccl->handle, batch.comm->nranks, op, streams[b]);
+        }
+      }
+      // The group is closed whatever happened inside it.
+      const ncclResult_t ended = api.group_end();
+      if (result == ncclSuccess || result == ncclInProgress) result = ended;
     }
   }
-  // The group is closed whatever happened inside it.
-  const ncclResult_t ended = api.group_end();
-  if (result == ncclSuccess || result == ncclInProgress) result = ended;
+  locks.clear();
   xcclResult_t first = xcclSuccess;
   std::string first_message;
   for (size_t b = 0; b < batches.size(); ++b) {
     const NcclBatch &batch = batches[b];
     xcclComm &comm = *batch.comm;
-    const ncclComm_t handle = comm.nccl->handle;
+    NcclComm &nccl = *comm.nccl;
+    const OpLabel &what = batch.ops->front().what;
     // A failed group call names no communicator: each one's own state
     // says which failed (ncclInProgress until its work is accepted).
     ncclResult_t state = result;
     if (state == ncclSuccess || state == ncclInProgress) {
-      state = settle(api, handle, ncclInProgress, comm.deadline());
+      state = settle(nccl, ncclInProgress, comm.deadline());
     }
     xcclResult_t failure = xcclSuccess;
     std::string message;
     if (state == ncclInProgress) {
       failure = xcclTimeout;
-      message = fmt::format("{}: NCCL did not accept the operation within {} ms",
-                            batch.ops->front().what, comm.config.timeout_ms);
+      message = fmt::format("{}: NCCL did not accept the operation within {} ms", what,
+                            comm.config.timeout_ms);
     } else if (state != ncclSuccess) {
       failure = toXccl(state);
-      message = fmt::format("{}: NCCL: {}", batch.ops->front().what, describe(api, handle, state));
-    } else if (staging[b] && (failure = stageOut(*comm.nccl, *batch.ops, staged[b],
-                                                 batch.stream)) != xcclSuccess) {
+      std::lock_guard lock(nccl.mutex);
+      message = nccl.handle == nullptr
+                    ? fmt::format("{}: the communicator was aborted", what)
+                    : fmt::format("{}: NCCL: {}", what, describe(api, nccl.handle, state));
+    } else if (staging[b] &&
+               (failure = stageOut(nccl, *batch.ops, staged[b], batch.stream)) != xcclSuccess) {
       message = lastError();
+    } else if (xpEventRecord(nccl.last_work, batch.stream) != XP_SUCCESS) {
+      failure = xcclDeviceError;
+      message = fmt::format("{}: xpEventRecord: {}", what, xpGetLastError());
     }
     if (failure == xcclSuccess) continue;
     comm.breakWith(failure, message, comm.rank);
@@ -519,41 +464,66 @@ xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches) {
 }
 
 xcclResult_t finalizeNccl(xcclComm &comm, const char *call) {
-  if (comm.nccl == nullptr || comm.nccl->handle == nullptr) return xcclSuccess;
+  if (comm.nccl == nullptr) return xcclSuccess;
   NcclComm &nccl = *comm.nccl;
   const NcclApi &api = *nccl.api;
-  const ncclResult_t result =
-      settle(api, nccl.handle, api.comm_finalize(nccl.handle), comm.deadline());
+  ncclResult_t result = ncclSuccess;
+  {
+    std::lock_guard lock(nccl.mutex);
+    if (nccl.handle == nullptr) {  // aborted after a failure, already reported
+      stopWatchdog(nccl);
+      return xcclSuccess;
+    }
+    result = api.comm_finalize(nccl.handle);
+  }
+  // The watchdog keeps watching meanwhile: a peer that dies now aborts the
+  // flush instead of leaving it to the deadline.
+  result = settle(nccl, result, comm.deadline());
+  stopWatchdog(nccl);
   if (result != ncclSuccess) {
-    const std::string message =
-        result == ncclInProgress
-            ? fmt::format("{}: NCCL's operations did not finish within {} ms (aborted)", call,
-                          comm.config.timeout_ms)
-            : fmt::format("{}: ncclCommFinalize: {}", call, describe(api, nccl.handle, result));
-    api.comm_abort(nccl.handle);
-    nccl.handle = nullptr;
+    std::string message;
+    {
+      std::lock_guard lock(nccl.mutex);
+      message =
+          result == ncclInProgress
+              ? fmt::format("{}: NCCL's operations did not finish within {} ms (aborted)", call,
+                            comm.config.timeout_ms)
+              : fmt::format("{}: ncclCommFinalize: {}", call, describe(api, nccl.handle, result));
+    }
+    abortHandle(nccl);
     return fail(result == ncclInProgress ? xcclTimeout : toXccl(result), "{}", message);
   }
-  api.comm_destroy(nccl.handle);
+  std::lock_guard lock(nccl.mutex);
+  if (nccl.handle != nullptr) api.comm_destroy(nccl.handle);
   nccl.handle = nullptr;
   return xcclSuccess;
 }
 
 void abortNccl(xcclComm &comm) {
-  if (comm.nccl == nullptr || comm.nccl->handle == nullptr) return;
-  comm.nccl->api->comm_abort(comm.nccl->handle);
-  comm.nccl->handle = nullptr;
+  if (comm.nccl != nullptr) abortHandle(*comm.nccl);
 }
 
 xcclResult_t ncclAsyncState(xcclComm &comm) {
-  if (comm.nccl == nullptr || comm.nccl->handle == nullptr) return xcclSuccess;
-  const NcclApi &api = *comm.nccl->api;
+  if (comm.nccl == nullptr) return xcclSuccess;
+  // The caller holds comm.mutex, which guards `broken`.
+  if (comm.broken.failed()) return fail(comm.broken.result, "{}", comm.broken.message);
+  NcclComm &nccl = *comm.nccl;
   ncclResult_t state = ncclSuccess;
-  const ncclResult_t queried = api.comm_get_async_error(comm.nccl->handle, &state);
-  if (queried != ncclSuccess) state = queried;
-  if (state == ncclSuccess || state == ncclInProgress) return toXccl(state);
-  return fail(toXccl(state), "NCCL (rank {}): {}", comm.rank,
-              describe(api, comm.nccl->handle, state));
+  {
+    std::lock_guard lock(nccl.mutex);
+    if (nccl.handle == nullptr) return xcclSuccess;
+    const ncclResult_t queried = nccl.api->comm_get_async_error(nccl.handle, &state);
+    if (queried != ncclSuccess) state = queried;
+    if (state != ncclSuccess && state != ncclInProgress) {
+      return fail(toXccl(state), "NCCL (rank {}): {}", comm.rank,
+                  describe(*nccl.api, nccl.handle, state));
+    }
+  }
+  // NCCL reports errors, not completion: the last batch's event does.
+  if (state == ncclInProgress || xpEventQuery(nccl.last_work) == XP_ERROR_NOT_READY) {
+    return xcclInProgress;
+  }
+  return xcclSuccess;
 }
 
 }  // namespace xpool::xccl

@@ -38,6 +38,7 @@
 #define MOCK_EXPORT extern "C" __attribute__((visibility("default")))
 
 struct ncclComm {
+  std::mutex mutex;  // the state below: xccl's watchdog polls from its own thread
   int nranks = 0;
   int rank = 0;
   std::string world;        // the unique id: ranks of one communicator share it
@@ -273,7 +274,10 @@ ncclResult_t collective(const char *name, ncclComm_t comm, const void *send, voi
   log("%s count=%zu type=%d op=%d root=%d stream=%p", name, count, static_cast<int>(type), op, root,
       static_cast<void *>(stream));
   if (comm == nullptr || typeSize(type) == 0) return fail(ncclInvalidArgument, "bad argument");
-  if (comm->fail_after_op) comm->state = ncclRemoteError;
+  if (comm->fail_after_op) {
+    std::lock_guard lock(comm->mutex);
+    comm->state = ncclRemoteError;
+  }
   if (comm->nranks > 1) {
     if (std::strcmp(name, "ncclAllReduce") != 0) {
       return fail(ncclInvalidUsage, "mock NCCL: only all-reduce across ranks");
@@ -337,6 +341,7 @@ MOCK_EXPORT ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *st
     std::lock_guard lock(g_worlds_mutex);
     everyone = g_joined[comm->world] >= comm->nranks;
   }
+  std::lock_guard lock(comm->mutex);
   if (comm->state == ncclInProgress && --comm->polls_left <= 0 && everyone) {
     comm->state = ncclSuccess;
   }
@@ -346,6 +351,7 @@ MOCK_EXPORT ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *st
 
 MOCK_EXPORT ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   log("ncclCommFinalize");
+  std::lock_guard lock(comm->mutex);
   return comm->state;
 }
 

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "xpool/runtime.h"
@@ -299,6 +301,55 @@ TEST_F(NcclPath, SeveralCommunicatorsOfOneThreadEnterNcclAsOneGroup) {
     xpFree(recv[r]);
     xpStreamDestroy(streams[r]);
   }
+}
+
+TEST_F(NcclPath, TwoRanksOnOneGpuNeverReachNccl) {
+  // NCCL refuses a second rank on a GPU ("Duplicate GPU detected"); xccl
+  // declines before calling it, by the devices' UUIDs.
+  int devices[2] = {cuda_, cuda_};
+  xcclComm_t comms[2] = {nullptr, nullptr};
+  EXPECT_EQ(xcclCommInitAll(comms, 2, devices), xcclSystemError);
+  const std::string message = xcclGetLastError(nullptr);
+  EXPECT_NE(message.find("ranks 0 and 1 share one GPU"), std::string::npos) << message;
+  EXPECT_FALSE(logHas("ncclCommInitRankConfig")) << ::testing::PrintToString(logLines());
+
+  setenv("XCCL_NCCL", "auto", 1);
+  ASSERT_EQ(xcclCommInitAll(comms, 2, devices), xcclSuccess) << xcclGetLastError(nullptr);
+  EXPECT_FALSE(logHas("ncclCommInitRankConfig"));
+  for (xcclComm_t comm : comms) EXPECT_EQ(xcclCommDestroy(comm), xcclSuccess);
+}
+
+TEST_F(NcclPath, WatchdogAbortsNcclWhenAPeerEndsTheCommunicator) {
+  // NCCL's kernels would wait for a dead or aborted peer forever; the
+  // watchdog sees the peer's abort on the control connection and aborts
+  // this rank's NCCL communicator too.
+  int devices[2] = {cuda_, cuda_ + 1};
+  xcclComm_t comms[2] = {nullptr, nullptr};
+  ASSERT_EQ(xcclCommInitAll(comms, 2, devices), xcclSuccess) << xcclGetLastError(nullptr);
+  std::remove(logPath().c_str());
+  ASSERT_EQ(xcclCommAbort(comms[1]), xcclSuccess);
+  xcclResult_t state = xcclSuccess;
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    ASSERT_EQ(xcclCommGetAsyncError(comms[0], &state), xcclSuccess);
+    if (state != xcclSuccess && state != xcclInProgress) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(state, xcclRemoteError);
+  const std::string message = xcclGetLastError(comms[0]);
+  EXPECT_NE(message.find("rank 1"), std::string::npos) << message;
+  // Both NCCL communicators aborted: rank 1's by xcclCommAbort, rank 0's by
+  // its watchdog.
+  const std::vector<std::string> lines = logLines();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "ncclCommAbort"), 2)
+      << ::testing::PrintToString(lines);
+  // Later calls fail at once instead of reaching NCCL.
+  float *buffer = nullptr;
+  ASSERT_EQ(xpMalloc(devices[0], 64, reinterpret_cast<void **>(&buffer)), XP_SUCCESS);
+  EXPECT_EQ(xcclAllReduce(buffer, buffer, 16, xcclFloat32, xcclSum, comms[0], nullptr),
+            xcclRemoteError);
+  EXPECT_EQ(xcclCommAbort(comms[0]), xcclSuccess);
+  xpFree(buffer);
 }
 
 TEST_F(NcclPath, DestroyFinalizesAndAbortAborts) {
