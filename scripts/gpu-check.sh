@@ -212,30 +212,27 @@ run_xccl() {
   if [ -x "$perf" ]; then
     run_two_ranks "$state/xccl-perf.log" "$perf" --op allreduce -b 8 -e 256M -f 4 -n 10 -w 3
     cat "$state/xccl-perf.log.rank0"
-    run_xccl_nccl "$perf"
+    run_xccl_nccl
   fi
 }
 
-# One cuda rank through the real NCCL (XCCL_NCCL=1: creation fails if NCCL
-# cannot serve it) and through xccl's own path, results checked by
-# xccl-perf. One GPU hosts one NCCL rank, so this is the whole of what the
-# machine can show of the NCCL path.
+# One cuda rank through the real NCCL: xccl-perf with XCCL_NCCL=1 (creation
+# fails if NCCL cannot serve it; results checked) against xccl-nccl-peer,
+# NCCL called directly (benchmarks/xccl/compare-nccl.sh). One GPU hosts one
+# NCCL rank, so this is all the machine can show of the NCCL path.
 run_xccl_nccl() {
-  local perf=$1 mode
-  say "xccl on one cuda rank: through NCCL (XCCL_NCCL=1) and its own path (XCCL_NCCL=0)"
-  for mode in 1 0; do
-    XPOOL_BACKENDS=$backends XPOOL_DEVICE=cuda XCCL_NCCL=$mode XCCL_DEBUG=INFO \
-      XCCL_TIMEOUT_MS=60000 timeout 300 "$perf" --np 1 --op allreduce,allgather,broadcast \
-      -b 8 -e 256M -f 8 -n 20 -w 5 > "$state/xccl-nccl$mode.log" 2>&1
-    echo "rc=$?" >> "$state/xccl-nccl$mode.log"
-    echo "-- XCCL_NCCL=$mode"
-    grep -E "NCCL|^ +[0-9]+ |rc=" "$state/xccl-nccl$mode.log" | head -40
-  done
-  if grep -q "rc=0" "$state/xccl-nccl1.log" && grep -q "go through NCCL" "$state/xccl-nccl1.log"; then
-    record xccl-nccl.result "ok: one cuda rank through NCCL, results checked (xccl-nccl1.log)"
-  else
-    record xccl-nccl.result "FAILED (see $state/xccl-nccl1.log)"
+  say "xccl through NCCL against NCCL directly, one cuda rank (compare-nccl.sh)"
+  if [ ! -x "$build_dir/bin/xccl-nccl-peer" ]; then
+    record xccl-nccl.result "not built (no nccl.h)"
+    return 0
   fi
+  if XPOOL_BACKENDS=$backends XCCL_BENCH_BIN="$build_dir/bin" XCCL_TIMEOUT_MS=60000 timeout 400 \
+       benchmarks/xccl/compare-nccl.sh --out "$state/nccl" > "$state/xccl-nccl.log" 2>&1; then
+    record xccl-nccl.result "ok: one cuda rank through NCCL, results checked (xccl-nccl.log)"
+  else
+    record xccl-nccl.result "FAILED (see $state/xccl-nccl.log and $state/nccl/)"
+  fi
+  cat "$state/xccl-nccl.log"
 }
 
 run_bench() {

@@ -62,3 +62,15 @@ if(XCCL_UCX_INCLUDE_DIR)
   set_tests_properties(xccl_compare_ucx_smoke PROPERTIES
     LABELS "benchmark-smoke" TIMEOUT 300 ENVIRONMENT "${_ucx_smoke_env}")
 endif()
+
+if(TARGET xccl-nccl-peer AND TARGET xccl_nccl_mock AND TARGET xpool_cuda_mock_driver)
+  # xccl's NCCL path against NCCL called directly, on the stand-ins for the
+  # CUDA driver and for NCCL (tests/backends_cuda, tests/collectives/nccl):
+  # both programs run and check their results; the timings mean nothing.
+  get_target_property(_xccl_smoke_mock_driver xpool_cuda_mock_driver LIBRARY_OUTPUT_DIRECTORY)
+  add_test(NAME xccl_compare_nccl_smoke
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compare-nccl.sh --quick)
+  set_tests_properties(xccl_compare_nccl_smoke PROPERTIES
+    LABELS "benchmark-smoke" TIMEOUT 300
+    ENVIRONMENT "XPOOL_BACKENDS=cuda;LD_LIBRARY_PATH=${_xccl_smoke_mock_driver};XCCL_NCCL_LIBRARY=$<TARGET_FILE:xccl_nccl_mock>;XCCL_BENCH_BIN=$<TARGET_FILE_DIR:xccl-perf>")
+endif()
