@@ -180,13 +180,11 @@ int run(const Options &options) {
   report.preamble(options, rank.nranks(), 1, lines,
                   {memcpyNote(), "MPI: broadcast has only an in-place form (MPI_Bcast)."});
   rank.allocate(options.max_bytes);
-  for (Coll coll : options.colls) {
-    sweep(options, coll, "", rank.nranks(), report, ceiling,
-          [&](const Shape &shape, bool in_place) { return rank.measure(coll, shape, in_place); });
-  }
-  report.finish();
-  report.writeJson(options);
-  return report.wrongTotal() > 0 ? 1 : 0;
+  const long wrong = sweepAll(options, rank.nranks(), report, ceiling,
+                              [&](Coll coll, const Shape &shape, bool in_place) {
+                                return rank.measure(coll, shape, in_place);
+                              });
+  return wrong > 0 ? 1 : 0;
 }
 
 }  // namespace

@@ -182,13 +182,11 @@ int run(const Options &options, int device) {
                   {"NCCL called directly on xpool device memory and an xpool stream's CUstream."});
   rank.allocate(options.max_bytes);
   MemcpyCeiling ceiling;  // device memory: a host memcpy says nothing here
-  for (Coll coll : options.colls) {
-    sweep(options, coll, "", 1, report, ceiling,
-          [&](const Shape &shape, bool in_place) { return rank.measure(coll, shape, in_place); });
-  }
-  report.finish();
-  report.writeJson(options);
-  return report.wrongTotal() > 0 ? 1 : 0;
+  const long wrong =
+      sweepAll(options, 1, report, ceiling, [&](Coll coll, const Shape &shape, bool in_place) {
+        return rank.measure(coll, shape, in_place);
+      });
+  return wrong > 0 ? 1 : 0;
 }
 
 }  // namespace

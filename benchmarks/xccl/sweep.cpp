@@ -24,6 +24,18 @@ void sweep(const Options &options, Coll coll, const std::string &variant, int nr
   }
 }
 
+long sweepAll(const Options &options, int nranks, Report &report, const MemcpyCeiling &ceiling,
+              const MeasureCollFn &measure, const std::function<bool(Coll)> &skip) {
+  for (Coll coll : options.colls) {
+    if (skip(coll)) continue;
+    sweep(options, coll, "", nranks, report, ceiling,
+          [&](const Shape &shape, bool in_place) { return measure(coll, shape, in_place); });
+  }
+  report.finish();
+  report.writeJson(options);
+  return report.wrongTotal();
+}
+
 std::vector<size_t> rowBytes(const Options &options, int nranks) {
   const size_t type_size = typeSize(options.type);
   std::vector<size_t> bytes;

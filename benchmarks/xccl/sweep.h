@@ -23,6 +23,17 @@ using MeasureFn = std::function<Measurement(const Shape &shape, bool in_place)>;
 void sweep(const Options &options, Coll coll, const std::string &variant, int nranks,
            Report &report, const MemcpyCeiling &ceiling, const MeasureFn &measure);
 
+// Measures one call shape of `coll` (see MeasureFn).
+using MeasureCollFn = std::function<Measurement(Coll coll, const Shape &shape, bool in_place)>;
+
+// Every collective of options.colls that `skip` does not exclude, one
+// section each, then the footer and the JSON file. Returns the number of
+// wrong elements over all ranks.
+long sweepAll(
+    const Options &options, int nranks, Report &report, const MemcpyCeiling &ceiling,
+    const MeasureCollFn &measure,
+    const std::function<bool(Coll)> &skip = [](Coll) { return false; });
+
 // Every row size the sections will have, for measureMemcpy.
 std::vector<size_t> rowBytes(const Options &options, int nranks);
 

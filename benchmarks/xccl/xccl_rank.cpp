@@ -181,14 +181,12 @@ long run(const Options &options, Rank &rank, int threads) {
   }
   report.preamble(options, rank.nranks(), threads, lines, notes);
   rank.allocate(options.max_bytes);
-  for (Coll coll : options.colls) {
-    if (coll == Coll::kSendRecv && skip_sendrecv) continue;
-    sweep(options, coll, "", rank.nranks(), report, ceiling,
-          [&](const Shape &shape, bool in_place) { return rank.measure(coll, shape, in_place); });
-  }
-  report.finish();
-  report.writeJson(options);
-  return report.wrongTotal();
+  return sweepAll(
+      options, rank.nranks(), report, ceiling,
+      [&](Coll coll, const Shape &shape, bool in_place) {
+        return rank.measure(coll, shape, in_place);
+      },
+      [&](Coll coll) { return coll == Coll::kSendRecv && skip_sendrecv; });
 }
 
 }  // namespace
