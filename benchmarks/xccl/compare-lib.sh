@@ -170,3 +170,22 @@ require_programs() {
     fi
   done
 }
+
+# Prints the table of two xccl-perf-format runs joined by join_pairs (file
+# $1), per collective: both times, the ratio $2/$3 of times (> 1: $3 is
+# faster) and both busbw figures; $2 and $3 name the two sides.
+print_ratio_table() {
+  awk -v a="$2" -v b="$3" '
+    {
+      if ($1 != last) {
+        printf "#\n# %-13s %10s %4s %10s %10s %10s %8s %8s\n", "collective", "size(B)", "form",
+          a "(us)", b "(us)", a "/" b, a, b
+        printf "# %-13s %10s %4s %10s %10s %10s %8s %8s\n", "", "", "", "", "", "", "(GB/s)",
+          "(GB/s)"
+        last = $1
+      }
+      printf "  %-13s %10d %4s %10.2f %10.2f %10.2f %8.2f %8.2f\n", $1, $2, $3, $4, $6, $4 / $6,
+        $5, $7
+    }
+  ' "$1"
+}

@@ -37,15 +37,4 @@ grep -h -E '^# host ' "$work/xccl-tcp.txt" | head -1 || true
   best_rows "$work/xccl-ucx.txt" | sed 's/^/b /'
 } | join_pairs > "$work/pairs.txt"
 
-awk '
-  {
-    if ($1 != last) {
-      printf "#\n# %-10s %10s %4s %10s %10s %8s %8s %8s\n", "collective", "size(B)", "form",
-        "tcp(us)", "ucx(us)", "tcp/ucx", "tcp", "ucx"
-      printf "# %-10s %10s %4s %10s %10s %8s %8s %8s\n", "", "", "", "", "", "", "(GB/s)", "(GB/s)"
-      last = $1
-    }
-    printf "  %-10s %10d %4s %10.2f %10.2f %8.2f %8.2f %8.2f\n", $1, $2, $3, $4, $6, $4 / $6,
-      $5, $7
-  }
-' "$work/pairs.txt"
+print_ratio_table "$work/pairs.txt" tcp ucx

@@ -308,7 +308,6 @@ xcclResult_t xcclCommDestroy(xcclComm_t comm) {
 xcclResult_t xcclCommAbort(xcclComm_t comm) {
   if (comm == nullptr) return xcclSuccess;
   comm->aborted.store(true);
-  abortNccl(*comm);
   comm->breakWith(xcclRemoteError, fmt::format("rank {} called xcclCommAbort", comm->rank),
                   comm->rank);
   {

@@ -291,6 +291,19 @@ void runTask(void *user_data) {
   release(&comm);
 }
 
+// Runs `body` holding a reference on each of `comms`: xcclCommAbort from
+// another thread drops the handles' references while the call still runs.
+// The body's error message survives the releases.
+template <typename Body>
+xcclResult_t holdingReferences(const std::vector<xcclComm *> &comms, Body &&body) {
+  for (xcclComm *comm : comms) retain(comm);
+  const xcclResult_t result = body();
+  const std::string message = result != xcclSuccess ? lastError() : std::string();
+  for (xcclComm *comm : comms) release(comm);
+  if (result != xcclSuccess) return fail(result, "{}", message);
+  return xcclSuccess;
+}
+
 // XCCL_CHECK's comparison of one batch NCCL takes.
 xcclResult_t checkBatch(const NcclBatch &batch) {
   xcclComm &comm = *batch.comm;
@@ -333,14 +346,9 @@ xcclResult_t executeOnNccl(const std::vector<NcclBatch> &batches) {
       if (results[i] != xcclSuccess) return fail(results[i], "{}", messages[i]);
     }
   }
-  // xcclCommAbort from another thread drops the handles' references while
-  // this call still runs: hold our own.
-  for (const NcclBatch &batch : batches) retain(batch.comm);
-  const xcclResult_t result = runOnNccl(batches);
-  const std::string message = result != xcclSuccess ? lastError() : std::string();
-  for (const NcclBatch &batch : batches) release(batch.comm);
-  if (result != xcclSuccess) return fail(result, "{}", message);
-  return xcclSuccess;
+  std::vector<xcclComm *> comms;
+  for (const NcclBatch &batch : batches) comms.push_back(batch.comm);
+  return holdingReferences(comms, [&] { return runOnNccl(batches); });
 }
 
 xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool allow_inline) {
@@ -350,16 +358,12 @@ xcclResult_t execute(xcclComm *comm, std::vector<Op> ops, xpStream stream, bool 
   if (allow_inline && comm->config.inline_enabled && comm->issued == comm->finished &&
       xpStreamQuery(stream) == XP_SUCCESS) {
     ++comm->issued;
-    // xcclCommAbort from another thread drops the handle's reference while
-    // this call still runs: hold one of our own until it returns.
-    retain(comm);
     lock.unlock();
-    const xcclResult_t result = runOps(*comm, ops);
-    finish(*comm, sequence);
-    const std::string message = result != xcclSuccess ? lastError() : std::string();
-    release(comm);
-    if (result != xcclSuccess) return fail(result, "{}", message);
-    return result;
+    return holdingReferences({comm}, [&] {
+      const xcclResult_t result = runOps(*comm, ops);
+      finish(*comm, sequence);
+      return result;
+    });
   }
   auto task = std::make_unique<Task>(Task{comm, std::move(ops), sequence});
   retain(comm);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "logging.h"
 #include "nccl_comm.h"
 
 namespace xpool::xccl {
@@ -177,7 +178,17 @@ xcclResult_t stageOut(NcclComm &nccl, const std::vector<Op> &ops,
 }
 
 void releaseStaging(NcclComm &nccl) {
-  if (nccl.scratch_free != nullptr) xpEventSynchronize(nccl.scratch_free);
+  if (nccl.scratch_free != nullptr && xpEventSynchronize(nccl.scratch_free) != XP_SUCCESS) {
+    // Work that uses the buffers may still be queued (a hung stream): keep
+    // them rather than let the device write into freed memory.
+    logger()->warn(
+        "NCCL staging buffers ({} bytes on device {}) kept: their last use did not "
+        "finish: {}",
+        nccl.scratch_bytes, nccl.device, xpGetLastError());
+    nccl.scratch = nccl.pinned = nullptr;
+    nccl.scratch_bytes = 0;
+    return;
+  }
   if (nccl.scratch != nullptr) xpFree(nccl.scratch);
   if (nccl.pinned != nullptr) xpFreeHost(nccl.pinned);
   nccl.scratch = nullptr;
