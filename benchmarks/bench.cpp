@@ -60,6 +60,33 @@ std::vector<double> medianSeconds(const std::vector<std::function<void()>> &ops,
   return medians;
 }
 
+std::vector<double> medianCallSeconds(const std::vector<std::function<void()>> &ops,
+                                      const TurnPlan &plan) {
+  const size_t count = ops.size();
+  std::vector<std::vector<double>> samples(count);
+  for (int turn = 0; turn < plan.turns; ++turn) {
+    for (size_t k = 0; k < count; ++k) {
+      const size_t i = (static_cast<size_t>(turn) + k) % count;
+      const auto settled = Clock::now() + std::chrono::duration<double>(plan.settle_seconds);
+      while (Clock::now() < settled) ops[i]();
+      const auto turn_end = Clock::now() + std::chrono::duration<double>(plan.turn_seconds);
+      for (auto start = Clock::now(); start < turn_end;) {
+        ops[i]();
+        const auto end = Clock::now();
+        samples[i].push_back(std::chrono::duration<double>(end - start).count());
+        start = end;
+      }
+    }
+  }
+  std::vector<double> medians;
+  for (auto &times : samples) {
+    auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), middle, times.end());
+    medians.push_back(*middle);
+  }
+  return medians;
+}
+
 void fillPattern(void *dst, size_t bytes) {
   auto *words = static_cast<uint64_t *>(dst);
   const size_t count = bytes / sizeof(uint64_t);

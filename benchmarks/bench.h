@@ -59,6 +59,22 @@ struct TimingPlan {
 std::vector<double> medianSeconds(const std::vector<std::function<void()>> &ops,
                                   const TimingPlan &plan);
 
+// For operations whose helper threads outlive the call (a stream's worker
+// spinning for the next launch, an OpenMP team spinning at its barrier):
+// taking turns call by call would time each op while the other's threads
+// still hold the cores. So the ops take long turns (in rotating order); a
+// turn first calls its op untimed for `settle_seconds`, while the previous
+// op's threads go idle, then times each call on its own for `turn_seconds`.
+struct TurnPlan {
+  int turns = 4;
+  double settle_seconds = 0.02;
+  double turn_seconds = 0.05;
+};
+
+// Median seconds of one call of each op, over every timed call of its turns.
+std::vector<double> medianCallSeconds(const std::vector<std::function<void()>> &ops,
+                                      const TurnPlan &plan);
+
 // Writes the reference pattern: every 8-byte word differs from its neighbours.
 void fillPattern(void *dst, size_t bytes);
 // Throws VerifyError naming `what` and the first differing offset.

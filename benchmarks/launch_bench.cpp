@@ -32,7 +32,7 @@ xpModule loadEmptyModule(const BenchDevice &device) {
 
 }  // namespace
 
-LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_to_back) {
+LaunchSection launchBench(BenchDevice &device, bool quick, int back_to_back) {
   LaunchSection section;
   section.note = device.raw ? "" : device.raw_note;
   xpModule module = loadEmptyModule(device);
@@ -52,15 +52,10 @@ LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_
   };
   auto sync = [&] { xpCheck(xpStreamSynchronize(stream), "xpStreamSynchronize"); };
 
-  // Latency: every launch timed on its own.
-  TimingPlan single = plan;
-  single.min_batch_seconds = 0;
-  single.min_reps = 100;
-  single.max_reps = 20000;
-  // Back-to-back: a handful of batches of `back_to_back` launches.
-  TimingPlan batches = plan;
-  batches.min_batch_seconds = 0;
-  batches.min_reps = 5;
+  // Every launch + synchronize, and every batch of back-to-back launches,
+  // timed on its own in long turns (see TurnPlan).
+  TurnPlan turns;
+  if (quick) turns = TurnPlan{2, 0.002, 0.005};
 
   LaunchRow latency{"latency_us", "launch + synchronize latency (us, median)", 0, {}};
   LaunchRow burst{"back_to_back_us", "back-to-back: N launches + 1 sync (us each)", 0, {}};
@@ -77,8 +72,8 @@ LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_
       raw->synchronize();
     });
   }
-  const std::vector<double> single_s = medianSeconds(single_ops, single);
-  const std::vector<double> burst_s = medianSeconds(burst_ops, batches);
+  const std::vector<double> single_s = medianCallSeconds(single_ops, turns);
+  const std::vector<double> burst_s = medianCallSeconds(burst_ops, turns);
   latency.xpool_us = 1e6 * single_s[0];
   burst.xpool_us = 1e6 * burst_s[0] / back_to_back;
   if (raw != nullptr) {
@@ -87,6 +82,14 @@ LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_
   }
   xpCheck(xpStreamDestroy(stream), "xpStreamDestroy");
   xpCheck(xpModuleUnload(module), "xpModuleUnload");
+  std::string floor_note;
+  if (raw != nullptr && !raw->launchFloorName().empty()) {
+    const double floor_s = medianCallSeconds({[raw] { raw->launchFloor(); }}, turns)[0];
+    char text[200];
+    std::snprintf(text, sizeof text, "floor (not a target): %s, %.3f us",
+                  raw->launchFloorName().c_str(), 1e6 * floor_s);
+    floor_note = text;
+  }
 
   section.rows = {latency, burst};
   printLaunchSection(section);
@@ -99,6 +102,7 @@ LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_
     text += note;
   }
   printNote(text);
+  if (!floor_note.empty()) printNote(floor_note);
   return section;
 }
 

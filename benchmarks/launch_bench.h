@@ -10,6 +10,7 @@ namespace membench {
 
 // Backends with an empty kernel: cpu (kernels/empty_kernel.c) and opencl
 // (OpenCL C source); for others the section says why nothing was measured.
-LaunchSection launchBench(BenchDevice &device, const TimingPlan &plan, int back_to_back);
+// `quick`: short turns, for the CI smoke run.
+LaunchSection launchBench(BenchDevice &device, bool quick, int back_to_back);
 
 }  // namespace membench

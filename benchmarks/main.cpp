@@ -221,7 +221,7 @@ int run(const Options &options, const std::string &command_line) {
     } else {
       entry.copies = copies.device(device, sizes);
     }
-    entry.launch = launchBench(device, plan, options.quick ? 100 : 1000);
+    entry.launch = launchBench(device, options.quick, options.quick ? 100 : 1000);
     report.devices.push_back(std::move(entry));
   }
 

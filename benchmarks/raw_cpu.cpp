@@ -73,7 +73,7 @@ class RawCpu : public RawDevice {
  public:
   RawCpu(void *a, void *b, int cores, const std::string &kernel_path,
          const std::string &kernel_name)
-      : team_(cores < 2 ? 2 : cores) {
+      : team_(cores < 2 ? 2 : cores), cores_(cores < 1 ? 1 : cores) {
     buffers_[0] = static_cast<char *>(a);
     buffers_[1] = static_cast<char *>(b);
     library_ = dlopen(kernel_path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -95,8 +95,8 @@ class RawCpu : public RawDevice {
 
   std::string describe() const override {
     return "host memcpy on the same buffers (1 thread, and " + std::to_string(team_.size()) +
-           " threads; raw = the faster); launch = direct call of the kernel function "
-           "(dlopen/dlsym of the same .so, grid of 1 block) on the calling thread";
+           " threads; raw = the faster); launch = " + launchPeer() +
+           " over the grid of 1 block, calling the kernel function (dlopen/dlsym of the same .so)";
   }
   std::vector<std::string> copyVariants() const override {
     return {"memcpy 1T", "memcpy " + std::to_string(team_.size()) + "T"};
@@ -115,11 +115,28 @@ class RawCpu : public RawDevice {
   }
   void fill(Buf dst, int value, size_t bytes) override { std::memset(buffer(dst), value, bytes); }
 
-  void launch() override { kernel_(&context_, nullptr); }
+  // The grid on the device's cores, as host code would run it without xpool.
+  // An OpenMP region returns when every block is done: launch and
+  // synchronize in one.
+  void launch() override {
+    const int blocks = 1;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(cores_)
+#endif
+    for (int block = 0; block < blocks; ++block) kernel_(&context_, nullptr);
+  }
   void synchronize() override {}
+  std::string launchFloorName() const override {
+    return "direct call of the kernel function on the calling thread";
+  }
+  void launchFloor() override {
+    kernel_(&context_, nullptr);
+  }
 
  private:
-  char *buffer(Buf which) { return buffers_[static_cast<int>(which)]; }
+  char *buffer(Buf which) {
+    return buffers_[static_cast<int>(which)];
+  }
 
   void copy(int variant, void *dst, const void *src, size_t bytes) {
     if (variant == 0) {
@@ -137,7 +154,16 @@ class RawCpu : public RawDevice {
     });
   }
 
+  static std::string launchPeer() {
+#if defined(_OPENMP)
+    return "an OpenMP parallel for (libgomp) on the device's cores";
+#else
+    return "a loop on the calling thread (built without OpenMP)";
+#endif
+  }
+
   Team team_;
+  const int cores_;
   char *buffers_[2] = {};
   void *library_ = nullptr;
   xpCpuKernelFn kernel_ = nullptr;

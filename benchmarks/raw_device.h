@@ -37,6 +37,11 @@ class RawDevice {
   // for every launch so far.
   virtual void launch() = 0;
   virtual void synchronize() = 0;
+  // A lower bound printed beside the launch rows and never compared against
+  // (e.g. a direct call of a cpu kernel function: no queue, no other
+  // thread). An empty name: none.
+  virtual std::string launchFloorName() const { return {}; }
+  virtual void launchFloor() {}
 };
 
 }  // namespace membench

@@ -59,6 +59,7 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   mine.module_unload = moduleUnload;
   mine.kernel_get = kernelGet;
   mine.kernel_launch = kernelLaunch;
+  mine.host_copy = hostCopy;
   // Device memory is host memory: no registration, no peer copies needed.
   return xpbExportTable(table, &mine);
 }

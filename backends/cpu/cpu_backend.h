@@ -53,6 +53,12 @@ xpStatus eventSynchronize(xpbEvent *event, uint64_t timeout_ns);
 xpStatus eventElapsed(xpbEvent *start, xpbEvent *end, float *ms);
 xpStatus streamWaitEvent(xpbStream *stream, xpbEvent *event);
 
+// Copies (overlapping ranges: in order, with memmove) and fills on the
+// device's cores, returning when done (cpu_copy.cpp).
+void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes);
+void parallelFill(WorkerPool &pool, void *dst, int value, size_t bytes);
+xpStatus hostCopy(xpbContext *ctx, int device, void *dst, const void *src, size_t bytes);
+
 xpStatus moduleLoad(xpbContext *ctx, int device, xpModuleFormat format, const void *data,
                     size_t bytes, const char *options, xpbModule **module);
 xpStatus moduleUnload(xpbModule *module);

@@ -128,7 +128,7 @@ xpStatus kernelLaunch(xpbStream *stream, xpbKernel *kernel, xpDim3 grid, xpDim3 
       argv[i] = reinterpret_cast<char *>(storage->data()) + offsets[i];
     }
     const size_t blocks = size_t{grid.x} * grid.y * grid.z;
-    pool->parallelFor(blocks, [&](size_t linear) {
+    auto run_block = [&](size_t linear) {
       // One shared-memory scratch per thread, grown once and reused.
       thread_local std::vector<std::max_align_t> shared;
       if (shared.size() * sizeof(std::max_align_t) < shared_bytes) {
@@ -144,7 +144,12 @@ xpStatus kernelLaunch(xpbStream *stream, xpbKernel *kernel, xpDim3 grid, xpDim3 
       ctx.shared_mem = shared_bytes > 0 ? shared.data() : nullptr;
       ctx.shared_mem_bytes = shared_bytes;
       fn(&ctx, argv.data());
-    });
+    };
+    if (blocks == 1) {
+      run_block(0);  // no fan-out to the pool for a single block
+    } else {
+      pool->parallelFor(blocks, run_block);
+    }
   });
   return XP_SUCCESS;
 }

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "spin_wait.h"
+
 namespace xpool::cpu {
 namespace {
 
@@ -19,75 +21,62 @@ int64_t nowNs() {
       .count();
 }
 
+// Spins for about kSpin while `idle` holds, reading the clock only now and
+// then (a clock read costs as much as several pauses).
+template <typename Predicate>
+void spinWhile(Predicate idle) {
+  const auto spin_until = Clock::now() + kSpin;
+  SpinWait spin;
+  for (unsigned i = 1; idle(); ++i) {
+    if (i % 16 == 0 && Clock::now() >= spin_until) return;
+    spin.once();
+  }
+}
+
+// Wakes synchronizers asleep on work_done. Taking the lock orders this after
+// a sleeper's check of `completed` (made under the lock, after it counted
+// itself in `sleepers`), so the wake-up cannot fall between the two.
+void wakeSleepers(xpbStream *stream) {
+  if (stream->sleepers.load() == 0) return;
+  { std::lock_guard lock(stream->mutex); }
+  stream->work_done.notify_all();
+}
+
 void workerLoop(xpbStream *stream) {
+  std::deque<xpbStream::Task> batch;
   std::unique_lock lock(stream->mutex);
   for (;;) {
     if (stream->tasks.empty()) {
       lock.unlock();
-      const auto spin_until = Clock::now() + kSpin;
-      while (Clock::now() < spin_until) {
-        if (stream->completed.load(std::memory_order_relaxed) !=
-            stream->enqueued.load(std::memory_order_relaxed)) {
-          break;
-        }
-        std::this_thread::yield();
-      }
+      spinWhile([stream] {
+        return stream->completed.load(std::memory_order_relaxed) ==
+               stream->enqueued.load(std::memory_order_relaxed);
+      });
       lock.lock();
       stream->work_ready.wait(lock,
                               [stream] { return stream->stopping || !stream->tasks.empty(); });
       if (stream->tasks.empty()) return;  // stopping, and nothing left
     }
-    xpbStream::Task task = std::move(stream->tasks.front());
-    stream->tasks.pop_front();
+    // Everything queued so far, taken in one go: the caller can go on
+    // enqueueing while these run.
+    batch.swap(stream->tasks);
     lock.unlock();
-    task.run();
+    for (xpbStream::Task &task : batch) {
+      task.run();
+      if (task.after) {
+        // `after` and the count change together under the stream's lock:
+        // whoever sees the event complete sees the stream reach it.
+        std::lock_guard after_lock(stream->mutex);
+        task.after();
+        stream->completed.fetch_add(1);
+      } else {
+        stream->completed.fetch_add(1);
+      }
+      wakeSleepers(stream);
+    }
+    batch.clear();
     lock.lock();
-    // `after` and the count change together under the stream's lock: whoever
-    // sees the event complete sees the stream idle, and whoever sees the
-    // count (even without the lock) sees the event complete.
-    if (task.after) task.after();
-    stream->completed.fetch_add(1, std::memory_order_release);
-    stream->work_done.notify_all();
   }
-}
-
-// Runs fn(offset, length) over [0, bytes) in page-multiple chunks on the
-// device's cores, or in one call on the calling thread when small.
-void forEachChunk(WorkerPool &pool, size_t bytes, const std::function<void(size_t, size_t)> &fn) {
-  constexpr size_t kParallelFrom = size_t{4} << 20;
-  if (bytes < kParallelFrom || pool.parallelism() == 1) {
-    fn(0, bytes);
-    return;
-  }
-  // One contiguous, page-aligned range per thread. Each range stays large
-  // enough for glibc's memcpy to switch to non-temporal stores (above a few
-  // MiB), which skip reading the destination first: smaller chunks measured
-  // 25-30% slower at 1 GiB on a quiet machine.
-  const size_t pieces = static_cast<size_t>(pool.parallelism());
-  const size_t chunk = ((bytes + pieces - 1) / pieces + 4095) & ~size_t{4095};
-  const size_t count = (bytes + chunk - 1) / chunk;
-  pool.parallelFor(count, [&](size_t i) {
-    const size_t offset = i * chunk;
-    fn(offset, std::min(chunk, bytes - offset));
-  });
-}
-
-void parallelCopy(WorkerPool &pool, void *dst, const void *src, size_t bytes) {
-  const auto to = reinterpret_cast<uintptr_t>(dst);
-  const auto from = reinterpret_cast<uintptr_t>(src);
-  if (to < from + bytes && from < to + bytes) {  // overlapping: only in order is safe
-    std::memmove(dst, src, bytes);
-    return;
-  }
-  forEachChunk(pool, bytes, [&](size_t offset, size_t length) {
-    std::memcpy(static_cast<char *>(dst) + offset, static_cast<const char *>(src) + offset, length);
-  });
-}
-
-void parallelFill(WorkerPool &pool, void *dst, int value, size_t bytes) {
-  forEachChunk(pool, bytes, [&](size_t offset, size_t length) {
-    std::memset(static_cast<char *>(dst) + offset, value, length);
-  });
 }
 
 // The host address of one side of a copy: device memory here is host memory.
@@ -124,15 +113,14 @@ xpStatus streamSynchronize(xpbStream *stream, uint64_t timeout_ns) {
     std::lock_guard lock(stream->mutex);
     target = stream->enqueued.load();
   }
-  const auto spin_until = Clock::now() + kSpin;
-  while (stream->completed.load(std::memory_order_acquire) < target && Clock::now() < spin_until) {
-    std::this_thread::yield();
-  }
+  spinWhile([&] { return stream->completed.load(std::memory_order_acquire) < target; });
   std::unique_lock lock(stream->mutex);
   const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout_ns);
-  if (!stream->work_done.wait_until(lock, deadline, [&] {
-        return stream->completed.load(std::memory_order_acquire) >= target;
-      })) {
+  stream->sleepers.fetch_add(1);
+  const bool reached = stream->work_done.wait_until(
+      lock, deadline, [&] { return stream->completed.load() >= target; });
+  stream->sleepers.fetch_sub(1);
+  if (!reached) {
     return xpbFail(stream->ctx->host, XP_ERROR_TIMEOUT,
                    "cpu stream still has %llu of %llu operations pending after %.3f s",
                    static_cast<unsigned long long>(target - stream->completed.load()),

@@ -31,6 +31,10 @@ struct xpbStream {
   std::deque<Task> tasks;
   std::atomic<uint64_t> enqueued{0};
   std::atomic<uint64_t> completed{0};
+  // Threads asleep on work_done. The worker counts a task done without the
+  // lock and takes it only to wake a sleeper: a back-to-back launch then
+  // costs the caller one uncontended lock, not a fight with the worker.
+  std::atomic<int> sleepers{0};
   bool stopping = false;
   xpStatus error = XP_SUCCESS;  // first failure of asynchronous work
   std::string error_message;

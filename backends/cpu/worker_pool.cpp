@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "spin_wait.h"
+
 namespace xpool::cpu {
 
 WorkerPool::WorkerPool(int threads) {
@@ -36,9 +38,10 @@ void WorkerPool::workerLoop() {
       // launch): a short spin saves the 10 us or more of a wake-up.
       lock.unlock();
       const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      SpinWait spin;
       while (queued_.load(std::memory_order_relaxed) == 0 &&
              std::chrono::steady_clock::now() < spin_until) {
-        std::this_thread::yield();
+        spin.once();
       }
       lock.lock();
     }
@@ -79,8 +82,9 @@ void WorkerPool::parallelFor(size_t count, const std::function<void(size_t)> &fn
   // Indices other threads claimed may still be running; a short spin covers
   // the common case without a sleep/wake round trip.
   const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  SpinWait spin;
   while (job->done.load() < count && std::chrono::steady_clock::now() < spin_until) {
-    std::this_thread::yield();
+    spin.once();
   }
   std::unique_lock lock(mutex_);
   finished_.wait(lock, [&] { return job->done.load() >= count; });

@@ -19,7 +19,8 @@ struct ArgValue {
 };
 
 struct LaunchPlan {
-  std::shared_ptr<xpbKernel> kernel;
+  xpbKernel *kernel = nullptr;
+  std::shared_ptr<xpbKernel> kernel_hold;  // set while the launch is deferred
   std::vector<ArgValue> args;
   size_t global[3] = {1, 1, 1};
   size_t local[3] = {1, 1, 1};
@@ -209,11 +210,10 @@ xpStatus kernelLaunch(xpbStream *stream, xpbKernel *kernel, xpDim3 grid, xpDim3 
   xpStatus status = checkGeometry(stream, kernel, grid, block, shared_bytes);
   if (status != XP_SUCCESS) return status;
 
-  auto plan = std::make_shared<LaunchPlan>();
-  plan->kernel = kernel->shared_from_this();
-  plan->args.resize(kernel->num_args);
+  LaunchPlan plan;
+  plan.args.resize(kernel->num_args);
   for (int i = 0; i < num_args; ++i) {
-    ArgValue &arg = plan->args[static_cast<size_t>(i)];
+    ArgValue &arg = plan.args[static_cast<size_t>(i)];
     cl_kernel_arg_address_qualifier qualifier = kernel->qualifiers[static_cast<size_t>(i)];
     bool pointer =
         qualifier == CL_KERNEL_ARG_ADDRESS_GLOBAL || qualifier == CL_KERNEL_ARG_ADDRESS_CONSTANT;
@@ -262,18 +262,27 @@ xpStatus kernelLaunch(xpbStream *stream, xpbKernel *kernel, xpDim3 grid, xpDim3 
     arg.bytes.assign(bytes, bytes + arg_sizes[i]);
   }
   if (shared_bytes > 0) {
-    ArgValue &arg = plan->args.back();
+    ArgValue &arg = plan.args.back();
     arg.kind = ArgValue::kLocal;
     arg.local_bytes = shared_bytes;
   }
   const uint32_t g[3] = {grid.x, grid.y, grid.z};
   const uint32_t b[3] = {block.x, block.y, block.z};
   for (int i = 0; i < 3; ++i) {
-    plan->global[i] = static_cast<size_t>(g[i]) * b[i];
-    plan->local[i] = b[i];
+    plan.global[i] = static_cast<size_t>(g[i]) * b[i];
+    plan.local[i] = b[i];
   }
   std::lock_guard<std::mutex> lock(stream->mu);
-  return stream->submit([stream, plan]() { return runLaunch(stream, *plan); });
+  if (!stream->gated) {
+    // The common case, launched at once: no copy of the plan, no allocation.
+    plan.kernel = kernel;
+    return report(ctx->host, runLaunch(stream, plan));
+  }
+  // Behind a host function: the plan waits in the stream, holding the kernel.
+  auto deferred = std::make_shared<LaunchPlan>(std::move(plan));
+  deferred->kernel = kernel;
+  deferred->kernel_hold = kernel->shared_from_this();
+  return stream->submit([stream, deferred]() { return runLaunch(stream, *deferred); });
 }
 
 }  // namespace xpool::opencl

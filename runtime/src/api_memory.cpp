@@ -44,13 +44,26 @@ xpStatus copy(const char *call, void *dst, const void *src, size_t bytes, xpStre
     std::memmove(dst, src, bytes);
     return XP_SUCCESS;
   }
-  // A small synchronous copy the host can do itself, on a default stream
-  // with nothing queued, costs less on this thread than a hand-off to the
-  // stream's thread and back (about 1 us, against 0.1 us for 4 KiB).
+  // A synchronous copy the host can do itself, on a default stream with
+  // nothing queued, costs less on this thread than a hand-off to the stream's
+  // thread and back (about 1 us, against 0.1 us for 4 KiB; 5-10% of a 16 MiB
+  // copy on the cpu backend). Small ones take one memmove; larger ones the
+  // backend's host_copy, which may spread them over the device's cores.
   constexpr size_t kInlineCopyBytes = 256 << 10;
-  if (wait && stream == nullptr && bytes <= kInlineCopyBytes && to.hostAccessible() &&
-      from.hostAccessible() && chosen->device->api().stream_query(chosen->native) == XP_SUCCESS) {
-    std::memmove(dst, src, bytes);
+  const xpbBackend &api = chosen->device->api();
+  if (wait && stream == nullptr && to.hostAccessible() && from.hostAccessible() &&
+      (bytes <= kInlineCopyBytes || api.host_copy != nullptr) &&
+      api.stream_query(chosen->native) == XP_SUCCESS) {
+    if (bytes <= kInlineCopyBytes) {
+      std::memmove(dst, src, bytes);
+      return XP_SUCCESS;
+    }
+    Device *device = chosen->device;
+    xpStatus status = api.host_copy(device->backend->context, device->local, dst, src, bytes);
+    if (status != XP_SUCCESS) {
+      return fail(status, "{}: {} bytes from {} to {} on device {}: {}", call, bytes, src, dst,
+                  device->ordinal, xpool::lastError());
+    }
     return XP_SUCCESS;
   }
   xpStatus status = enqueueCopy(*runtime, chosen, to, from, bytes);

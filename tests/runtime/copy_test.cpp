@@ -108,7 +108,8 @@ TEST_P(CopyTest, HostDeviceSync) {
 }
 
 TEST_P(CopyTest, HostDeviceSyncUnaligned) {
-  for (size_t n : {size_t{1}, size_t{4097}, size_t{1000003}}) {
+  // 4 MiB + 5: large enough for a backend to spread it over several threads.
+  for (size_t n : {size_t{1}, size_t{4097}, size_t{1000003}, (size_t{4} << 20) + 5}) {
     CheckRoundTrip(device(), {n, 3, 1});
     CheckRoundTrip(device(), {n, 1, 3});
     CheckRoundTrip(device(), {n, 7, 5});
@@ -248,6 +249,26 @@ TEST_P(CopyTest, MemsetAsync) {
   ASSERT_XP(xpMemcpy(out.data(), d, 32));
   EXPECT_TRUE(BytesAre(out.data() + 5, 10, 0x22));
   EXPECT_TRUE(BytesAre(out.data() + 15, 17, 0x7e));
+}
+
+// A synchronous copy on the default stream comes after what was queued there
+// before it, also when the runtime would rather copy on the calling thread
+// (host-addressable memory, more than 256 KiB: see host_copy in backend.h).
+TEST_P(CopyTest, SyncCopyWaitsForAsyncWorkOnTheDefaultStream) {
+  constexpr size_t n = (size_t{16} << 20) + 3;
+  HostBuffer src(n), dst(n);
+  src.Fill(57);
+  DevicePtr a, b;
+  ASSERT_XP(xpMalloc(dev(), n, a.out()));
+  ASSERT_XP(xpMalloc(dev(), n, b.out()));
+  ASSERT_XP(xpMemset(b, 0, n));
+  ASSERT_XP(xpMemcpy(a, src.data(), n));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_XP(xpMemsetAsync(b, 0x5a, n, nullptr));
+    ASSERT_XP(xpMemcpyAsync(b, a, n, nullptr));  // queued on the default stream
+    ASSERT_XP(xpMemcpy(dst.data(), b, n));       // must see the copy above complete
+    ASSERT_TRUE(BytesEqual(src.data(), dst.data(), n)) << "round " << round;
+  }
 }
 
 TEST_P(CopyTest, Large256MiB) {

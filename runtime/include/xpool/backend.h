@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define XPB_ABI_MAJOR 1u
-#define XPB_ABI_MINOR 1u
+#define XPB_ABI_MINOR 2u
 #define XPB_ENTRY_POINT "xpoolBackendGetTable"
 
 /* Returned by optional operations to ask the runtime for its generic path
@@ -170,6 +170,14 @@ typedef struct xpbBackend {
   /* Makes the device's context current on the calling thread; NULL when the backend has no such
    * notion. */
   xpStatus (*device_make_current)(xpbContext *ctx, int device);
+
+  /* ---- optional, ABI 1.2 (NULL when absent) ---- */
+  /* Copies `bytes` between two host-addressable ranges on the calling thread with the device's
+   * own means (the cpu backend: its worker pool as well), returning when done. The runtime
+   * calls it for a synchronous copy of more than 256 KiB when both sides are host-addressable
+   * and the stream that would carry the copy is idle, to spare the hand-off to the stream's
+   * thread and back; smaller ones it copies itself. The ranges may overlap. */
+  xpStatus (*host_copy)(xpbContext *ctx, int device, void *dst, const void *src, size_t bytes);
 } xpbBackend;
 
 /* The entry point. The runtime zeroes `table` and sets table->struct_size to
