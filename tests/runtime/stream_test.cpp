@@ -2,9 +2,12 @@
 // functions (order, and their place between copies), destroy and device
 // synchronize waiting for work.
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "conformance.h"
 
@@ -238,6 +241,60 @@ TEST_P(StreamTest, DefaultStreamIsInOrder) {
   ASSERT_XP(xpMemcpyAsync(out.data(), d, n, nullptr));
   ASSERT_XP(xpDeviceSynchronize(dev()));
   EXPECT_TRUE(BytesAre(out.data(), n, 0x42));
+}
+
+void SetFlagHostFn(void *flag) { static_cast<std::atomic<bool> *>(flag)->store(true); }
+
+// Several threads enqueue on one stream and synchronize it at once: each
+// synchronize returns only after the work its thread queued before it, and
+// none misses its wake-up (some work sleeps, so synchronizers also go to
+// sleep rather than only spin).
+TEST_P(StreamTest, SynchronizeFromManyThreads) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 60;
+  constexpr uint32_t kDeadlineMs = 5000;
+  // Declared before the stream, whose destruction waits for its work: every
+  // flag outlives the host function that sets it.
+  std::vector<std::atomic<bool>> ran(kThreads * kRounds);
+  Stream s;
+  ASSERT_XP(xpStreamCreate(dev(), s.out()));
+  std::atomic<int> failures{0};
+  std::mutex first_mutex;
+  std::string first;  // the first failure, with the thread's error message
+  auto failed = [&](const char *what) {
+    ++failures;
+    std::lock_guard<std::mutex> lock(first_mutex);
+    if (first.empty()) first = std::string(what) + ": " + xpGetLastError();
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        std::atomic<bool> &flag = ran[static_cast<size_t>(t * kRounds + round)];
+        if ((round + t) % 10 == 0 && xpLaunchHostFunc(s, SleepHostFn, Ms(20)) != XP_SUCCESS) {
+          failed("xpLaunchHostFunc (sleep)");
+        }
+        if (xpLaunchHostFunc(s, SetFlagHostFn, &flag) != XP_SUCCESS) {
+          failed("xpLaunchHostFunc");
+          continue;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        if (xpStreamSynchronizeTimeout(s, kDeadlineMs) != XP_SUCCESS) {
+          failed("xpStreamSynchronizeTimeout");
+        } else if (!flag.load()) {
+          failed("xpStreamSynchronizeTimeout returned before the thread's host function ran");
+        } else if (std::chrono::steady_clock::now() - start >=
+                   std::chrono::milliseconds(kDeadlineMs)) {
+          // The queued work takes at most ~100 ms: sitting out the whole
+          // deadline means the wake-up was lost (the wait then sees the work
+          // done and succeeds, so only the time tells).
+          failed("xpStreamSynchronizeTimeout woke only at its deadline");
+        }
+      }
+    });
+  }
+  for (auto &thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0) << "first: " << first;
 }
 
 CONFORMANCE_INSTANTIATE_DEVICES(StreamTest);
