@@ -243,7 +243,9 @@ TEST_P(StreamTest, DefaultStreamIsInOrder) {
   EXPECT_TRUE(BytesAre(out.data(), n, 0x42));
 }
 
-void SetFlagHostFn(void *flag) { static_cast<std::atomic<bool> *>(flag)->store(true); }
+void SetFlagHostFn(void *flag) {
+  static_cast<std::atomic<bool> *>(flag)->store(true);
+}
 
 // Several threads enqueue on one stream and synchronize it at once: each
 // synchronize returns only after the work its thread queued before it, and
