@@ -1,10 +1,13 @@
 // Plugins that are wrong on purpose, one per FIXTURE_* define, so the loader's
 // refusals are tested: each must leave the runtime working and give a reason.
-// FIXTURE_DEVICES adds two do-nothing devices with native-handle entries, so
-// the runtime's side of those entries (and of their absence) is tested.
+// FIXTURE_DEVICES adds two do-nothing devices with host memory, native-handle
+// entries and host_copy, so the runtime's side of those entries (and of their
+// absence) is tested.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "xpool/backend.h"
 
@@ -51,6 +54,8 @@ xpStatus deviceProps(xpbContext *, int device, xpDeviceProps *props) {
   snprintf(props->stable_id, sizeof props->stable_id, "%s:%032d", FIXTURE_NAME, device);
   props->numa_node = -1;
   props->max_threads_per_block = 1;
+  props->memory_total = uint64_t{1} << 30;
+  props->host_addressable = 1;
   return XP_SUCCESS;
 }
 xpStatus streamCreate(xpbContext *, int device, xpbStream **stream) {
@@ -77,6 +82,24 @@ xpStatus streamNative(xpbStream *stream, void **native_stream, void **native_con
 }
 xpStatus deviceMakeCurrent(xpbContext *, int device) {
   if (device == 1) return xpbFail(g_host, XP_ERROR_BACKEND, "fixture device %d has no context", 1);
+  return XP_SUCCESS;
+}
+// Host-addressable memory (plain malloc), for the runtime's synchronous
+// copies on the calling thread: device 0's host_copy copies, device 1's fails.
+xpStatus memAlloc(xpbContext *, int, size_t bytes, xpbAllocation *out) {
+  out->buffer = std::malloc(bytes);
+  out->address = out->buffer;
+  return out->buffer != nullptr ? XP_SUCCESS : XP_ERROR_OUT_OF_MEMORY;
+}
+xpStatus memFree(xpbContext *, int, void *buffer) {
+  std::free(buffer);
+  return XP_SUCCESS;
+}
+xpStatus hostCopy(xpbContext *, int device, void *dst, const void *src, size_t bytes) {
+  if (device == 1) {
+    return xpbFail(g_host, XP_ERROR_BACKEND, "fixture device 1 cannot copy %zu bytes", bytes);
+  }
+  std::memmove(dst, src, bytes);
   return XP_SUCCESS;
 }
 #endif
@@ -143,6 +166,9 @@ extern "C" XPB_EXPORT xpStatus xpoolBackendGetTable(xpbBackend *table) {
   mine.stream_query = streamDone;
   mine.stream_native = streamNative;
   mine.device_make_current = deviceMakeCurrent;
+  mine.mem_alloc = memAlloc;
+  mine.mem_free = memFree;
+  mine.host_copy = hostCopy;
 #endif
 #ifdef FIXTURE_ABI_1_0
   // A plugin built against ABI 1.0: its table ends after memcpy_peer_async.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "xpool/runtime.h"
 
@@ -182,6 +183,35 @@ TEST_F(NativeEntries, EntriesAreCalledAndTheirAnswersPassedOn) {
   EXPECT_EQ(xpDeviceMakeCurrent(second), XP_ERROR_BACKEND);
   EXPECT_EQ(std::string(xpGetLastError()), "xpDeviceMakeCurrent: device " + std::to_string(second) +
                                                " (native): fixture device 1 has no context");
+}
+
+// A synchronous copy of more than 256 KiB between host-addressable memory
+// goes to the backend's host_copy; its failure comes back with the copy's
+// size, its device and the backend's reason.
+TEST_F(NativeEntries, HostCopyIsCalledAndItsFailureNamesTheCopy) {
+  constexpr size_t kBytes = size_t{1} << 20;
+  std::vector<unsigned char> in(kBytes), out(kBytes, 0);
+  for (size_t i = 0; i < kBytes; ++i) in[i] = static_cast<unsigned char>(i * 7);
+  const int first = device("native", 0);
+  const int second = device("native", 1);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  void *memory = nullptr;
+  ASSERT_EQ(xpMalloc(first, kBytes, &memory), XP_SUCCESS) << xpGetLastError();
+  ASSERT_EQ(xpMemcpy(memory, in.data(), kBytes), XP_SUCCESS) << xpGetLastError();
+  ASSERT_EQ(xpMemcpy(out.data(), memory, kBytes), XP_SUCCESS) << xpGetLastError();
+  EXPECT_EQ(in, out);
+  EXPECT_EQ(xpFree(memory), XP_SUCCESS);
+
+  ASSERT_EQ(xpMalloc(second, kBytes, &memory), XP_SUCCESS) << xpGetLastError();
+  EXPECT_EQ(xpMemcpy(memory, in.data(), kBytes), XP_ERROR_BACKEND);
+  const std::string message = xpGetLastError();
+  EXPECT_NE(message.find("xpMemcpy: 1048576 bytes from "), std::string::npos) << message;
+  EXPECT_NE(message.find("on device " + std::to_string(second) +
+                         ": fixture device 1 cannot copy 1048576 bytes"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(xpFree(memory), XP_SUCCESS);
 }
 
 TEST(PluginDiscovery, WithoutSelectionEveryPluginInThePathIsTried) {
