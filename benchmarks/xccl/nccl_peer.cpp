@@ -114,13 +114,17 @@ class NcclRank {
                              (detail != nullptr ? detail : "") + ")");
   }
 
+  // In place, a rank reads and writes at the shape's offsets times its rank
+  // (collective.h); this peer is rank 0 of one, so both are recv_ itself.
+  static constexpr size_t kRank = 0;
+
   char *inputOf(const Shape &shape, bool in_place) {
-    return in_place ? recv_ + shape.in_place_send_offset * sizeof(float) : send_;
+    return in_place ? recv_ + shape.in_place_send_offset * kRank * sizeof(float) : send_;
   }
 
   void issue(Coll coll, const Shape &shape, bool in_place) {
     const char *send = inputOf(shape, in_place);
-    char *recv = recv_ + (in_place ? shape.in_place_recv_offset * sizeof(float) : 0);
+    char *recv = recv_ + (in_place ? shape.in_place_recv_offset * kRank * sizeof(float) : 0);
     const size_t count = shape.count;
     switch (coll) {
       case Coll::kAllReduce:
