@@ -9,7 +9,8 @@
 # 13 at /usr/local/cuda).
 #
 #   scripts/gpu-check.sh [STEP...]    STEP: configure build smi test bench
-#                                     xccl summary, or all (the default)
+#                                     xccl xccl-nccl summary, or all (the
+#                                     default)
 #
 # Steps can run in separate invocations (each command on the GPU machine has
 # a time limit): results are kept in $BUILD_DIR/gpu-check/ and every
@@ -212,7 +213,6 @@ run_xccl() {
   if [ -x "$perf" ]; then
     run_two_ranks "$state/xccl-perf.log" "$perf" --op allreduce -b 8 -e 256M -f 4 -n 10 -w 3
     cat "$state/xccl-perf.log.rank0"
-    run_xccl_nccl
   fi
 }
 
@@ -328,6 +328,7 @@ for step in "${steps[@]}"; do
         run_tests
         run_bench
         run_xccl
+        run_xccl_nccl
       fi
       ;;
     configure) machine_info; run_configure || status=1 ;;
@@ -336,8 +337,9 @@ for step in "${steps[@]}"; do
     test) run_tests ;;
     bench) run_bench ;;
     xccl) run_xccl ;;
+    xccl-nccl) run_xccl_nccl ;;
     summary) ;;
-    *) echo "unknown step '$step' (configure build smi test bench xccl summary all)"; exit 2 ;;
+    *) echo "unknown step '$step' (configure build smi test bench xccl xccl-nccl summary all)"; exit 2 ;;
   esac
 done
 summary

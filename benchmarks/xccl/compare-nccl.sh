@@ -20,6 +20,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 default_np=1
 parse_compare_args "$0" "$@"
+if [ "$np" -ne 1 ]; then
+  echo "compare-nccl.sh: --np $np: this comparison runs one rank (one GPU per NCCL rank)" >&2
+  exit 2
+fi
 
 compare_sizes 4 256M
 ops=allreduce,allgather,reducescatter,broadcast,reduce

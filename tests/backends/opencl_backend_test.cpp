@@ -500,7 +500,6 @@ struct NativeCl {
   decltype(&::clGetCommandQueueInfo) clGetCommandQueueInfo = nullptr;
   decltype(&::clEnqueueFillBuffer) clEnqueueFillBuffer = nullptr;
   decltype(&::clEnqueueReadBuffer) clEnqueueReadBuffer = nullptr;
-  decltype(&::clGetDeviceIDs) clGetDeviceIDs = nullptr;
   std::string error;
 
   static const NativeCl &get() {
@@ -519,7 +518,6 @@ struct NativeCl {
       XPOOL_TEST_RESOLVE(clGetCommandQueueInfo)
       XPOOL_TEST_RESOLVE(clEnqueueFillBuffer)
       XPOOL_TEST_RESOLVE(clEnqueueReadBuffer)
-      XPOOL_TEST_RESOLVE(clGetDeviceIDs)
 #undef XPOOL_TEST_RESOLVE
       return api;
     }();

@@ -15,11 +15,11 @@
 // each ("ncclAllReduce count=8 type=7 op=0 stream=0x..."), for the test to
 // read. XPOOL_MOCK_NCCL_INIT=fail makes ncclCommInitRankConfig fail;
 // XPOOL_MOCK_NCCL_ASYNC=fail makes the communicator report a remote error
-// after its first operation.
+// after its first operation; XPOOL_MOCK_NCCL_FINALIZE=fail makes
+// ncclCommFinalize fail.
 #include <cuda.h>
 #include <nccl.h>
 
-#include <dlfcn.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -149,8 +149,6 @@ void runCopy(void *data) {
   delete copy;
 }
 
-// Work waiting for the group's end: copies per stream, and point-to-point
-// halves waiting for their match (a send to self meets a receive from self).
 // One all-reduce across the ranks of an in-process communicator: each
 // rank's stream reaches its host function, the last to arrive reduces for
 // all, then every stream goes on.
@@ -196,6 +194,8 @@ struct RankOp {
   cudaStream_t stream;
 };
 
+// Work waiting for the group's end: copies per stream, and point-to-point
+// halves waiting for their match (a send to self meets a receive from self).
 struct Pending {
   std::vector<RankOp> rank_ops;  // of multi-rank communicators
   std::vector<std::pair<Copy, cudaStream_t>> copies;
@@ -351,6 +351,11 @@ MOCK_EXPORT ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *st
 
 MOCK_EXPORT ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   log("ncclCommFinalize");
+  const char *finalize = std::getenv("XPOOL_MOCK_NCCL_FINALIZE");
+  if (finalize != nullptr && std::strcmp(finalize, "fail") == 0) {
+    return fail(ncclSystemError,
+                "mock NCCL: finalize failure requested by XPOOL_MOCK_NCCL_FINALIZE");
+  }
   std::lock_guard lock(comm->mutex);
   return comm->state;
 }
@@ -429,29 +434,36 @@ MOCK_EXPORT ncclResult_t ncclReduceScatter(const void *send, void *recv, size_t 
   return collective("ncclReduceScatter", comm, send, recv, count, type, op, -1, stream);
 }
 
-MOCK_EXPORT ncclResult_t ncclSend(const void *send, size_t count, ncclDataType_t type, int peer,
-                                  ncclComm_t comm, cudaStream_t stream) {
-  log("ncclSend count=%zu type=%d peer=%d stream=%p", count, static_cast<int>(type), peer,
+// One half of a point-to-point pair with rank 0 (itself): refused outside a
+// group before it is kept, so a refused call leaves nothing for the next group.
+ncclResult_t pointToPoint(const char *call, void *buffer, size_t count, ncclDataType_t type,
+                          int peer, ncclComm_t comm, cudaStream_t stream, bool is_send) {
+  log("%s count=%zu type=%d peer=%d stream=%p", call, count, static_cast<int>(type), peer,
       static_cast<void *>(stream));
   if (comm == nullptr || peer != 0 || typeSize(type) == 0) {
     return fail(ncclInvalidArgument, "bad argument");
   }
-  t_pending.sends.push_back({send, count * typeSize(type)});
+  if (t_group_depth == 0) {
+    return fail(ncclInvalidUsage,
+                is_send ? "a send to self outside a group" : "a receive from self outside a group");
+  }
+  const size_t bytes = count * typeSize(type);
+  if (is_send) {
+    t_pending.sends.push_back({buffer, bytes});
+  } else {
+    t_pending.recvs.push_back({buffer, bytes});
+  }
   t_pending.p2p_stream = stream;
   t_pending.context = comm->context;
-  return t_group_depth > 0 ? ncclSuccess : fail(ncclInvalidUsage, "a send to self outside a group");
+  return ncclSuccess;
+}
+
+MOCK_EXPORT ncclResult_t ncclSend(const void *send, size_t count, ncclDataType_t type, int peer,
+                                  ncclComm_t comm, cudaStream_t stream) {
+  return pointToPoint("ncclSend", const_cast<void *>(send), count, type, peer, comm, stream, true);
 }
 
 MOCK_EXPORT ncclResult_t ncclRecv(void *recv, size_t count, ncclDataType_t type, int peer,
                                   ncclComm_t comm, cudaStream_t stream) {
-  log("ncclRecv count=%zu type=%d peer=%d stream=%p", count, static_cast<int>(type), peer,
-      static_cast<void *>(stream));
-  if (comm == nullptr || peer != 0 || typeSize(type) == 0) {
-    return fail(ncclInvalidArgument, "bad argument");
-  }
-  t_pending.recvs.push_back({recv, count * typeSize(type)});
-  t_pending.p2p_stream = stream;
-  t_pending.context = comm->context;
-  return t_group_depth > 0 ? ncclSuccess
-                           : fail(ncclInvalidUsage, "a receive from self outside a group");
+  return pointToPoint("ncclRecv", recv, count, type, peer, comm, stream, false);
 }

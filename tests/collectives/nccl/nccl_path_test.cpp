@@ -59,6 +59,7 @@ class NcclPath : public ::testing::Test {
     setenv("XCCL_NCCL_LIBRARY", XCCL_MOCK_NCCL, 1);
     unsetenv("XPOOL_MOCK_NCCL_INIT");
     unsetenv("XPOOL_MOCK_NCCL_ASYNC");
+    unsetenv("XPOOL_MOCK_NCCL_FINALIZE");
     ASSERT_EQ(xpInit(), XP_SUCCESS) << xpGetLastError();
     int count = 0;
     ASSERT_EQ(xpDeviceCount(&count), XP_SUCCESS);
@@ -367,6 +368,22 @@ TEST_F(NcclPath, DestroyFinalizesAndAbortAborts) {
   comm_ = nullptr;
   lines = logLines();
   ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "ncclCommAbort");
+}
+
+// A finalize that fails ends in an abort, and the destroy says why.
+TEST_F(NcclPath, AFailedFinalizeAbortsAndSaysWhy) {
+  initOnCuda();
+  setenv("XPOOL_MOCK_NCCL_FINALIZE", "fail", 1);
+  EXPECT_EQ(xcclCommDestroy(comm_), xcclSystemError);
+  comm_ = nullptr;
+  const std::string message = xcclGetLastError(nullptr);
+  EXPECT_NE(message.find("ncclCommFinalize: unhandled system error (mock NCCL: finalize failure"),
+            std::string::npos)
+      << message;
+  const std::vector<std::string> lines = logLines();
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2], "ncclCommFinalize");
   EXPECT_EQ(lines.back(), "ncclCommAbort");
 }
 
