@@ -56,14 +56,4 @@ grep -h -E '^# host ' "$work/flat.txt" | head -1 || true
   best_rows "$work/hier.txt" | sed 's/^/b /'
 } | join_pairs > "$work/pairs.txt"
 
-awk -v flat="$flat" '
-  {
-    if ($1 != last) {
-      printf "#\n# %-10s %10s %4s %12s %12s %9s %8s %8s\n", "collective", "size(B)", "form",
-        flat "(us)", "hier(us)", "flat/hier", "flat", "hier"
-      printf "# %-10s %10s %4s %12s %12s %9s %8s %8s\n", "", "", "", "", "", "", "(GB/s)", "(GB/s)"
-      last = $1
-    }
-    printf "  %-10s %10d %4s %12.2f %12.2f %9.2f %8.2f %8.2f\n", $1, $2, $3, $4, $6, $4 / $6, $5, $7
-  }
-' "$work/pairs.txt"
+print_ratio_table "$work/pairs.txt" "$flat" hier

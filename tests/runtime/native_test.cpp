@@ -35,6 +35,15 @@ xpNativeStream NativeOf(xpStream stream, xpStatus *status) {
   return native;
 }
 
+// Creates `s` on `device` and hands it out: its native handles in `native`.
+// Call under ASSERT_NO_FATAL_FAILURE.
+void HandOut(int device, Stream *s, xpNativeStream *native) {
+  ASSERT_XP(xpStreamCreate(device, s->out()));
+  xpStatus status = XP_ERROR_INTERNAL;
+  *native = NativeOf(*s, &status);
+  ASSERT_XP(status);
+}
+
 // A vendor library the backend already opened (never closed), or nullptr.
 void *LoadedLibrary(const char *name) {
   return dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
@@ -173,6 +182,22 @@ void CudaSetCurrentContext(void *ctx) {
   if (auto fn = reinterpret_cast<Fn>(CudaEntry("cuCtxSetCurrent"))) fn(ctx);
 }
 
+// Puts the thread's current CUDA context back as it found it, also when an
+// assertion ends the test early (later tests run on the same thread).
+class RestoreCudaContext {
+ public:
+  RestoreCudaContext() : before_(CudaCurrentContext()) {}
+  ~RestoreCudaContext() {
+    if (before_ != reinterpret_cast<void *>(-1)) CudaSetCurrentContext(before_);
+  }
+  RestoreCudaContext(const RestoreCudaContext &) = delete;
+  RestoreCudaContext &operator=(const RestoreCudaContext &) = delete;
+  void *before() const { return before_; }
+
+ private:
+  void *before_;
+};
+
 TEST_P(NativeTest, MakeCurrent) {
   if (device().backend != "cuda") {
     // Nothing to make current: success, and nothing changes.
@@ -181,18 +206,15 @@ TEST_P(NativeTest, MakeCurrent) {
     return;
   }
   Stream s;
-  ASSERT_XP(xpStreamCreate(dev(), s.out()));
-  xpStatus status = XP_ERROR_INTERNAL;
-  const xpNativeStream native = NativeOf(s, &status);
-  ASSERT_XP(status);
-  void *before = CudaCurrentContext();
-  ASSERT_NE(before, reinterpret_cast<void *>(-1)) << "cannot reach cuCtxGetCurrent";
+  xpNativeStream native{};
+  ASSERT_NO_FATAL_FAILURE(HandOut(dev(), &s, &native));
+  const RestoreCudaContext restore;
+  ASSERT_NE(restore.before(), reinterpret_cast<void *>(-1)) << "cannot reach cuCtxGetCurrent";
   ASSERT_XP(xpDeviceMakeCurrent(dev()));
   EXPECT_EQ(CudaCurrentContext(), native.context);
   // xpool's own calls leave it current.
   ExpectStillWorks(dev());
   EXPECT_EQ(CudaCurrentContext(), native.context);
-  CudaSetCurrentContext(before);
 }
 
 // A fill enqueued on the CUstream between two of the stream's copies lands
@@ -209,11 +231,9 @@ TEST_P(NativeTest, CudaNativeWorkIsOrdered) {
     if (other.backend != "cuda" && !other.host_addressable) staged_from = other.ordinal;
   }
   Stream s;
-  ASSERT_XP(xpStreamCreate(dev(), s.out()));
-  xpStatus status = XP_ERROR_INTERNAL;
-  const xpNativeStream native = NativeOf(s, &status);
-  ASSERT_XP(status);
-  void *before = CudaCurrentContext();
+  xpNativeStream native{};
+  ASSERT_NO_FATAL_FAILURE(HandOut(dev(), &s, &native));
+  const RestoreCudaContext restore;
   ASSERT_XP(xpDeviceMakeCurrent(dev()));  // what NCCL needs before it enqueues
   constexpr size_t kBytes = size_t{1} << 20;
   constexpr size_t kAt = 4096, kLength = kBytes / 2;
@@ -253,7 +273,6 @@ TEST_P(NativeTest, CudaNativeWorkIsOrdered) {
     std::memset(expected.data() + kAt, 0xee, kLength);
     EXPECT_TRUE(BytesEqual(expected.data(), U8(out.get()), kBytes));
   }
-  CudaSetCurrentContext(before);
   // Against the mock driver (tests/backends_cuda): no misuse, the native
   // fill's current context included.
   using Violations = int (*)(char *, size_t);
@@ -308,10 +327,8 @@ TEST_P(NativeTest, OpenClNativeWorkIsOrdered) {
   const Cl cl = OpenClEntries();
   ASSERT_TRUE(cl.ok) << "cannot reach the OpenCL library the backend opened";
   Stream s;
-  ASSERT_XP(xpStreamCreate(dev(), s.out()));
-  xpStatus status = XP_ERROR_INTERNAL;
-  const xpNativeStream native = NativeOf(s, &status);
-  ASSERT_XP(status);
+  xpNativeStream native{};
+  ASSERT_NO_FATAL_FAILURE(HandOut(dev(), &s, &native));
   auto *queue = static_cast<cl_command_queue>(native.stream);
   cl_context owner = nullptr;
   ASSERT_EQ(cl.clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof owner, &owner, nullptr),

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/device_select.h"
 #include "xpool/runtime.h"
 #include "xpool/xccl.h"
 
@@ -61,15 +62,9 @@ class NcclPath : public ::testing::Test {
     unsetenv("XPOOL_MOCK_NCCL_ASYNC");
     unsetenv("XPOOL_MOCK_NCCL_FINALIZE");
     ASSERT_EQ(xpInit(), XP_SUCCESS) << xpGetLastError();
-    int count = 0;
-    ASSERT_EQ(xpDeviceCount(&count), XP_SUCCESS);
-    for (int device = 0; device < count; ++device) {
-      xpDeviceProps props{};
-      props.struct_size = sizeof props;
-      ASSERT_EQ(xpDeviceGetProperties(device, &props), XP_SUCCESS);
-      if (std::strcmp(props.backend, "cuda") == 0 && cuda_ < 0) cuda_ = device;
-      if (std::strcmp(props.backend, "cpu") == 0 && cpu_ < 0) cpu_ = device;
-    }
+    cuda_ = xccltest::findDevice("cuda", 0);
+    second_cuda_ = xccltest::findDevice("cuda", 1);
+    cpu_ = xccltest::findDevice("cpu", 0);
     ASSERT_GE(cuda_, 0) << "no device of the stand-in CUDA driver (is it on LD_LIBRARY_PATH?)";
     ASSERT_GE(cpu_, 0);
   }
@@ -128,7 +123,7 @@ class NcclPath : public ::testing::Test {
     return call + " " + arguments + " stream=" + native_stream_;
   }
 
-  int cuda_ = -1, cpu_ = -1;
+  int cuda_ = -1, second_cuda_ = -1, cpu_ = -1;
   xcclComm_t comm_ = nullptr;
   xpStream stream_ = nullptr;
   std::string native_stream_;
@@ -264,7 +259,8 @@ TEST_F(NcclPath, SeveralCommunicatorsOfOneThreadEnterNcclAsOneGroup) {
   // xcclCommInitAll makes them. Driven from one thread, their calls must
   // reach NCCL in one group: the stand-in fails a group that lacks a
   // peer's call, where the real NCCL would hang.
-  int devices[2] = {cuda_, cuda_ + 1};
+  ASSERT_GE(second_cuda_, 0) << "the test needs the stand-in driver's second device";
+  int devices[2] = {cuda_, second_cuda_};
   xcclComm_t comms[2] = {nullptr, nullptr};
   ASSERT_EQ(xcclCommInitAll(comms, 2, devices), xcclSuccess) << xcclGetLastError(nullptr);
   xpStream streams[2] = {nullptr, nullptr};
@@ -324,7 +320,8 @@ TEST_F(NcclPath, WatchdogAbortsNcclWhenAPeerEndsTheCommunicator) {
   // NCCL's kernels would wait for a dead or aborted peer forever; the
   // watchdog sees the peer's abort on the control connection and aborts
   // this rank's NCCL communicator too.
-  int devices[2] = {cuda_, cuda_ + 1};
+  ASSERT_GE(second_cuda_, 0) << "the test needs the stand-in driver's second device";
+  int devices[2] = {cuda_, second_cuda_};
   xcclComm_t comms[2] = {nullptr, nullptr};
   ASSERT_EQ(xcclCommInitAll(comms, 2, devices), xcclSuccess) << xcclGetLastError(nullptr);
   std::remove(logPath().c_str());
