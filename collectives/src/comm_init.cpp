@@ -218,6 +218,9 @@ void retain(xcclComm *comm) {
 
 void release(xcclComm *comm) {
   if (comm->references.fetch_sub(1) != 1) return;
+  // NCCL first: its watchdog thread may still reach into the communicator
+  // (breakWith), so it stops while everything it touches is alive.
+  comm->nccl.reset();
   // Unread input makes close() send a reset, which can destroy frames the
   // peer has not read yet (an abort's reason): drop it first.
   for (Peer &peer : comm->peers) peer.control.discardInput();

@@ -68,9 +68,6 @@ const char *transportName(TransportChoice choice) {
 const char *algoName(AlgoChoice choice) {
   return kAlgoNames[static_cast<size_t>(choice)];
 }
-const char *ncclChoiceName(NcclChoice choice) {
-  return kNcclNames[static_cast<size_t>(choice)];
-}
 
 Config readConfig() {
   Config config;

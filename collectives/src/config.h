@@ -43,6 +43,5 @@ Config readConfig();
 
 const char *transportName(TransportChoice choice);
 const char *algoName(AlgoChoice choice);
-const char *ncclChoiceName(NcclChoice choice);
 
 }  // namespace xpool::xccl

@@ -57,8 +57,9 @@ std::unique_ptr<Loaded> load(const std::string &path) {
   resolve(library, path, "ncclSend", &api.send, &error);
   resolve(library, path, "ncclRecv", &api.recv, &error);
   if (!error.empty()) return loaded;
-  if (api.get_version(&api.version) != ncclSuccess) {
-    error = fmt::format("{}: ncclGetVersion failed", path);
+  if (const ncclResult_t result = api.get_version(&api.version); result != ncclSuccess) {
+    error = fmt::format("{}: ncclGetVersion failed: {} ({})", path, api.get_error_string(result),
+                        static_cast<int>(result));
   } else if (api.version < kNcclMinVersion) {
     error = fmt::format("{} is NCCL version code {}; xccl needs {} (2.14) or newer", path,
                         api.version, kNcclMinVersion);

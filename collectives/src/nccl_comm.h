@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@ namespace xpool::xccl {
 struct NcclComm {
   const NcclApi *api = nullptr;
   int device = -1;
+  uint32_t timeout_ms = 300000;  // the communicator's XCCL_TIMEOUT_MS
   // Serialises every NCCL call on `handle` with the abort that frees it:
   // xcclCommAbort may come from another thread, the watchdog aborts on its
   // own. Held only for calls that return at once (nonblocking communicator).

@@ -49,20 +49,25 @@ xcclResult_t toXccl(ncclResult_t result) {
   }
 }
 
-// Most calls settle at once; creating a communicator can take seconds, so
-// polling yields for a millisecond, then sleeps between polls.
+// Most calls settle at once, so the first poll comes without a pause;
+// creating a communicator can take seconds, so polling then yields for a
+// millisecond and sleeps between polls after that.
 ncclResult_t settle(NcclComm &nccl, ncclResult_t result, Deadline deadline) {
   const Clock::time_point spin_until = Clock::now() + std::chrono::milliseconds(1);
   while (result == ncclInProgress && !deadline.passed()) {
+    {
+      std::lock_guard lock(nccl.mutex);
+      if (nccl.handle == nullptr) return ncclRemoteError;  // aborted meanwhile
+      if (const ncclResult_t polled = nccl.api->comm_get_async_error(nccl.handle, &result);
+          polled != ncclSuccess) {
+        return polled;  // ncclCommGetAsyncError itself failed: say how
+      }
+    }
+    if (result != ncclInProgress) break;
     if (Clock::now() < spin_until) {
       std::this_thread::yield();
     } else {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
-    std::lock_guard lock(nccl.mutex);
-    if (nccl.handle == nullptr) return ncclRemoteError;  // aborted meanwhile
-    if (nccl.api->comm_get_async_error(nccl.handle, &result) != ncclSuccess) {
-      return ncclInternalError;
     }
   }
   return result;
@@ -308,6 +313,7 @@ xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
   NcclCommPtr nccl(new NcclComm);
   nccl->api = api;
   nccl->device = comm.device;
+  nccl->timeout_ms = comm.config.timeout_ms;
   ncclConfig_t nccl_config = NCCL_CONFIG_INITIALIZER;
   nccl_config.blocking = 0;
   ncclComm_t handle = nullptr;
@@ -384,9 +390,10 @@ xcclResult_t runOnNccl(const std::vector<NcclBatch> &batches) {
     streams.push_back(static_cast<cudaStream_t>(native.stream));
     if (const size_t bytes = planStaging(nccl.device, *batch.ops, &staged[b]); bytes > 0) {
       staging[b] = true;
-      if (stageIn(nccl, bytes, *batch.ops, staged[b], batch.stream) != xcclSuccess) {
+      if (const xcclResult_t status = stageIn(nccl, bytes, *batch.ops, staged[b], batch.stream);
+          status != xcclSuccess) {
         const std::string message = lastError();
-        return failBatches(batches, xcclDeviceError, message);
+        return failBatches(batches, status, message);
       }
     }
   }
@@ -468,13 +475,16 @@ xcclResult_t finalizeNccl(xcclComm &comm, const char *call) {
   NcclComm &nccl = *comm.nccl;
   const NcclApi &api = *nccl.api;
   ncclResult_t result = ncclSuccess;
+  bool aborted = false;
   {
     std::lock_guard lock(nccl.mutex);
-    if (nccl.handle == nullptr) {  // aborted after a failure, already reported
-      stopWatchdog(nccl);
-      return xcclSuccess;
-    }
-    result = api.comm_finalize(nccl.handle);
+    aborted = nccl.handle == nullptr;  // after a failure, already reported
+    if (!aborted) result = api.comm_finalize(nccl.handle);
+  }
+  if (aborted) {
+    // Not under nccl.mutex: the watchdog may be taking it to abort.
+    stopWatchdog(nccl);
+    return xcclSuccess;
   }
   // The watchdog keeps watching meanwhile: a peer that dies now aborts the
   // flush instead of leaving it to the deadline.

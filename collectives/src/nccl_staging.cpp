@@ -178,7 +178,8 @@ xcclResult_t stageOut(NcclComm &nccl, const std::vector<Op> &ops,
 }
 
 void releaseStaging(NcclComm &nccl) {
-  if (nccl.scratch_free != nullptr && xpEventSynchronize(nccl.scratch_free) != XP_SUCCESS) {
+  if (nccl.scratch_free != nullptr &&
+      xpEventSynchronizeTimeout(nccl.scratch_free, nccl.timeout_ms) != XP_SUCCESS) {
     // Work that uses the buffers may still be queued (a hung stream): keep
     // them rather than let the device write into freed memory.
     logger()->warn(

@@ -24,8 +24,8 @@ bool workInFlight(const NcclComm &nccl) {
 void endWith(xcclComm &comm, NcclComm &nccl, xcclResult_t result, const std::string &message,
              int origin) {
   logger()->warn("rank {}: NCCL watchdog: {}", comm.rank, message);
-  comm.breakWith(result, message, origin);
-  abortHandle(nccl);
+  comm.breakWith(result, message, origin);  // aborts NCCL first (abortNccl)
+  abortHandle(nccl);                        // in case the communicator had already ended
 }
 
 // What a peer's control connection says now, without consuming it.
