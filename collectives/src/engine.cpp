@@ -162,15 +162,9 @@ xcclResult_t Engine::readControl(int p, const OpLabel &what) {
     partial.clear();
     frame.text[sizeof frame.text - 1] = '\0';
     switch (frame.type) {
-      case ControlFrame::kAbort: {
-        // Keep the cause's kind: a mismatch that XCCL_CHECK found on another
-        // rank is invalid usage here too; a dead peer stays a remote error.
-        const xcclResult_t cause = frame.result == xcclInvalidUsage || frame.result == xcclTimeout
-                                       ? static_cast<xcclResult_t>(frame.result)
-                                       : xcclRemoteError;
-        return fail(cause, "{}: rank {} failed and ended the communicator: {}", what, frame.origin,
-                    frame.text);
-      }
+      case ControlFrame::kAbort:
+        return fail(abortCause(frame), "{}: rank {} failed and ended the communicator: {}", what,
+                    frame.origin, frame.text);
       case ControlFrame::kCheck:
         checks_[static_cast<size_t>(p)].push_back(frame);
         break;

@@ -36,6 +36,16 @@ struct ControlFrame {
 };
 static_assert(sizeof(ControlFrame) == 256);
 
+// The failure a peer's kAbort frame means on this rank. The cause keeps its
+// kind where it holds here too (a mismatch XCCL_CHECK found on another rank
+// is invalid usage here as well, a deadline passed is a timeout); anything
+// else is the remote peer's failure.
+inline xcclResult_t abortCause(const ControlFrame &frame) {
+  return frame.result == xcclInvalidUsage || frame.result == xcclTimeout
+             ? static_cast<xcclResult_t>(frame.result)
+             : xcclRemoteError;
+}
+
 class Engine {
  public:
   explicit Engine(xcclComm *comm) : comm_(comm) {}

@@ -81,7 +81,7 @@ void watch(xcclComm *comm_pointer, NcclComm *nccl_pointer) {
       }
       if (seen == PeerState::kAborted) {
         frame.text[sizeof frame.text - 1] = '\0';
-        endWith(comm, nccl, static_cast<xcclResult_t>(frame.result),
+        endWith(comm, nccl, abortCause(frame),
                 fmt::format("rank {} ended the communicator: {}", frame.origin, frame.text),
                 frame.origin);
         return;

@@ -1,7 +1,8 @@
 #include "ucx_api.h"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
+
+#include "dl_library.h"
 
 namespace xpool::xccl {
 namespace {
@@ -13,49 +14,37 @@ struct Loaded {
   std::string error;  // empty when api is usable
 };
 
-template <typename Function>
-bool resolve(void *library, const char *name, Function *out, std::string *error) {
-  *out = reinterpret_cast<Function>(dlsym(library, name));
-  if (*out == nullptr && error->empty()) {
-    *error = fmt::format("{} has no symbol {} (UCX older than the headers xccl was built with?)",
-                         kLibrary, name);
-  }
-  return *out != nullptr;
-}
-
 Loaded load() {
   Loaded loaded;
-  // RTLD_LOCAL: UCX's symbols stay out of the global namespace, so they
-  // cannot collide with another copy an application (an MPI) brings.
-  void *library = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    const char *reason = dlerror();
-    loaded.error = reason != nullptr ? reason : fmt::format("{} could not be opened", kLibrary);
+  DlLibrary library(kLibrary, "(UCX older than the headers xccl was built with?)");
+  if (!library.opened()) {
+    loaded.error = library.error();
     return loaded;
   }
   // Never closed: UCX's constructors and global state must outlive every
   // communicator, and unloading it at exit would race its own threads.
   UcxApi &api = loaded.api;
   std::string &error = loaded.error;
-  resolve(library, "ucp_get_version", &api.get_version, &error);
-  resolve(library, "ucp_config_read", &api.config_read, &error);
-  resolve(library, "ucp_config_release", &api.config_release, &error);
-  resolve(library, "ucp_init_version", &api.init_version, &error);
-  resolve(library, "ucp_cleanup", &api.cleanup, &error);
-  resolve(library, "ucp_worker_create", &api.worker_create, &error);
-  resolve(library, "ucp_worker_destroy", &api.worker_destroy, &error);
-  resolve(library, "ucp_worker_get_address", &api.worker_get_address, &error);
-  resolve(library, "ucp_worker_release_address", &api.worker_release_address, &error);
-  resolve(library, "ucp_worker_progress", &api.worker_progress, &error);
-  resolve(library, "ucp_ep_create", &api.ep_create, &error);
-  resolve(library, "ucp_ep_close_nbx", &api.ep_close_nbx, &error);
-  resolve(library, "ucp_ep_flush_nbx", &api.ep_flush_nbx, &error);
-  resolve(library, "ucp_tag_send_nbx", &api.tag_send_nbx, &error);
-  resolve(library, "ucp_tag_recv_nbx", &api.tag_recv_nbx, &error);
-  resolve(library, "ucp_request_check_status", &api.request_check_status, &error);
-  resolve(library, "ucp_request_cancel", &api.request_cancel, &error);
-  resolve(library, "ucp_request_free", &api.request_free, &error);
-  resolve(library, "ucs_status_string", &api.status_string, &error);
+  library.resolve("ucp_get_version", &api.get_version);
+  library.resolve("ucp_config_read", &api.config_read);
+  library.resolve("ucp_config_release", &api.config_release);
+  library.resolve("ucp_init_version", &api.init_version);
+  library.resolve("ucp_cleanup", &api.cleanup);
+  library.resolve("ucp_worker_create", &api.worker_create);
+  library.resolve("ucp_worker_destroy", &api.worker_destroy);
+  library.resolve("ucp_worker_get_address", &api.worker_get_address);
+  library.resolve("ucp_worker_release_address", &api.worker_release_address);
+  library.resolve("ucp_worker_progress", &api.worker_progress);
+  library.resolve("ucp_ep_create", &api.ep_create);
+  library.resolve("ucp_ep_close_nbx", &api.ep_close_nbx);
+  library.resolve("ucp_ep_flush_nbx", &api.ep_flush_nbx);
+  library.resolve("ucp_tag_send_nbx", &api.tag_send_nbx);
+  library.resolve("ucp_tag_recv_nbx", &api.tag_recv_nbx);
+  library.resolve("ucp_request_check_status", &api.request_check_status);
+  library.resolve("ucp_request_cancel", &api.request_cancel);
+  library.resolve("ucp_request_free", &api.request_free);
+  library.resolve("ucs_status_string", &api.status_string);
+  error = library.error();
   if (!error.empty()) return loaded;
   unsigned major = 0, minor = 0, release = 0;
   api.get_version(&major, &minor, &release);

@@ -16,7 +16,7 @@
 // read. XPOOL_MOCK_NCCL_INIT=fail makes ncclCommInitRankConfig fail;
 // XPOOL_MOCK_NCCL_ASYNC=fail makes the communicator report a remote error
 // after its first operation; XPOOL_MOCK_NCCL_FINALIZE=fail makes
-// ncclCommFinalize fail.
+// ncclCommFinalize fail; XPOOL_MOCK_NCCL_VERSION=N is the version it claims.
 #include <cuda.h>
 #include <nccl.h>
 
@@ -293,7 +293,8 @@ ncclResult_t collective(const char *name, ncclComm_t comm, const void *send, voi
 }  // namespace
 
 MOCK_EXPORT ncclResult_t ncclGetVersion(int *version) {
-  *version = 22803;
+  const char *claimed = std::getenv("XPOOL_MOCK_NCCL_VERSION");
+  *version = claimed != nullptr ? std::atoi(claimed) : 22803;
   return ncclSuccess;
 }
 

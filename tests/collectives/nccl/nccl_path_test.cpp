@@ -61,6 +61,7 @@ class NcclPath : public ::testing::Test {
     unsetenv("XPOOL_MOCK_NCCL_INIT");
     unsetenv("XPOOL_MOCK_NCCL_ASYNC");
     unsetenv("XPOOL_MOCK_NCCL_FINALIZE");
+    unsetenv("XPOOL_MOCK_NCCL_VERSION");
     ASSERT_EQ(xpInit(), XP_SUCCESS) << xpGetLastError();
     cuda_ = xccltest::findDevice("cuda", 0);
     second_cuda_ = xccltest::findDevice("cuda", 1);
@@ -427,6 +428,21 @@ TEST_F(NcclPath, RequiredButMissingLibraryFailsNamingIt) {
   const std::string message = xcclGetLastError(nullptr);
   EXPECT_NE(message.find("XCCL_NCCL=1"), std::string::npos) << message;
   EXPECT_NE(message.find("/nonexistent/libnccl.so.2"), std::string::npos) << message;
+  comm_ = nullptr;
+}
+
+TEST_F(NcclPath, RequiredButTooOldLibraryFailsNamingBothVersions) {
+  // Another path to the same file: xccl loads each path once per process.
+  const std::string mock = XCCL_MOCK_NCCL;
+  const std::string other_path =
+      mock.substr(0, mock.rfind('/')) + "/./" + mock.substr(mock.rfind('/') + 1);
+  setenv("XCCL_NCCL_LIBRARY", other_path.c_str(), 1);
+  setenv("XPOOL_MOCK_NCCL_VERSION", "21300", 1);
+  EXPECT_EQ(init(cuda_), xcclSystemError);
+  const std::string message = xcclGetLastError(nullptr);
+  EXPECT_NE(message.find(other_path + " is NCCL version code 21300; xccl needs 21400 (2.14)"),
+            std::string::npos)
+      << message;
   comm_ = nullptr;
 }
 
