@@ -216,6 +216,25 @@ void retain(xcclComm *comm) {
   comm->references.fetch_add(1);
 }
 
+xcclResult_t readNcclChoices(const xcclComm &comm, NcclChoices *choices) {
+  *choices = NcclChoices{};
+  for (const PeerInfo &info : comm.infos) {
+    if (info.nccl == static_cast<uint32_t>(NcclChoice::kOn) && choices->required_by < 0) {
+      choices->required_by = info.rank;
+    }
+    if (info.nccl == static_cast<uint32_t>(NcclChoice::kOff) && choices->refused_by < 0) {
+      choices->refused_by = info.rank;
+    }
+  }
+  if (choices->required_by >= 0 && choices->refused_by >= 0) {
+    return fail(xcclInvalidUsage,
+                "rank {}: XCCL_NCCL=1 on rank {} but XCCL_NCCL=0 on rank {}: the ranks of a "
+                "communicator must agree",
+                comm.rank, choices->required_by, choices->refused_by);
+  }
+  return xcclSuccess;
+}
+
 void release(xcclComm *comm) {
   if (comm->references.fetch_sub(1) != 1) return;
   // NCCL first: its watchdog thread may still reach into the communicator

@@ -13,10 +13,13 @@ void NcclCommDeleter::operator()(NcclComm *nccl) const {
 }
 
 xcclResult_t setupNccl(xcclComm &comm, Deadline) {
-  if (comm.config.nccl != NcclChoice::kOn) return xcclSuccess;
+  NcclChoices choices;
+  XCCL_RETURN_IF_ERROR(readNcclChoices(comm, &choices));
+  if (choices.required_by < 0) return xcclSuccess;
   return fail(xcclSystemError,
-              "XCCL_NCCL=1, but this xccl was built without nccl.h (CMake found no NCCL "
-              "headers; see docs/xccl.md)");
+              "XCCL_NCCL=1 on rank {}, but this xccl was built without nccl.h (CMake found no "
+              "NCCL headers; see docs/xccl.md)",
+              choices.required_by);
 }
 
 bool ncclTakes(const xcclComm &, const std::vector<Op> &) {

@@ -244,22 +244,10 @@ ncclResult_t enqueue(const NcclApi &api, ncclComm_t handle, int nranks, const Op
 xcclResult_t setupNccl(xcclComm &comm, Deadline deadline) {
   const Config &config = comm.config;
   // Every rank sees every rank's XCCL_NCCL and device, so all decide alike.
-  bool any_off = false, required = false;
-  for (const PeerInfo &info : comm.infos) {
-    any_off |= info.nccl == static_cast<uint32_t>(NcclChoice::kOff);
-    required |= info.nccl == static_cast<uint32_t>(NcclChoice::kOn);
-  }
-  if (any_off) {
-    if (config.nccl != NcclChoice::kOn) return xcclSuccess;
-    for (const PeerInfo &info : comm.infos) {
-      if (info.nccl == static_cast<uint32_t>(NcclChoice::kOff)) {
-        return fail(xcclInvalidUsage,
-                    "XCCL_NCCL=1 on rank {}, but rank {} set XCCL_NCCL=0: the ranks of a "
-                    "communicator must agree",
-                    comm.rank, info.rank);
-      }
-    }
-  }
+  NcclChoices choices;
+  XCCL_RETURN_IF_ERROR(readNcclChoices(comm, &choices));
+  if (choices.refused_by >= 0) return xcclSuccess;
+  const bool required = choices.required_by >= 0;
   for (const PeerInfo &info : comm.infos) {
     if (std::strcmp(info.backend, "cuda") != 0) {
       return decline(comm, required,

@@ -41,8 +41,17 @@ using NcclCommPtr = std::unique_ptr<NcclComm, NcclCommDeleter>;
 
 // Decides, with every rank, whether `comm` uses NCCL, and creates the NCCL
 // communicator when it does (comm.nccl). Fails only where XCCL_NCCL=1
-// cannot be honoured or a peer fails during the exchange.
+// cannot be honoured or a peer fails during the exchange; every rank sees
+// every rank's XCCL_NCCL, so every rank fails alike.
 xcclResult_t setupNccl(xcclComm &comm, Deadline deadline);
+
+// Which ranks set XCCL_NCCL=1 and =0 (the lowest of each; -1: none). Fails
+// on every rank, naming both, when some set 1 and others 0.
+struct NcclChoices {
+  int required_by = -1;
+  int refused_by = -1;
+};
+xcclResult_t readNcclChoices(const xcclComm &comm, NcclChoices *choices);
 
 // Whether `ops` (one batch on one stream) go to NCCL: by kind only.
 bool ncclTakes(const xcclComm &comm, const std::vector<Op> &ops);

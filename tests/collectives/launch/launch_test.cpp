@@ -4,6 +4,8 @@
 // case's deadline and named in the failure, with every rank's log.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "launch/launch_support.h"
 
 namespace xccltest {
@@ -246,6 +248,27 @@ TEST(XcclSizeMismatch, SingleCopyReceiverNamesBothSizesAndSenderFails) {
   Environment environment = cpuEnvironment(2);
   environment["XCCL_SHM_SINGLE_COPY_MIN_BYTES"] = "1";
   runRanks(2, {"size-mismatch"}, environment, ownCpuDevice, seconds(60));
+}
+
+// XCCL_NCCL=1 on one rank and 0 on the other: every rank sees both in the
+// bootstrap table, so both refuse the communicator (exit 2: setup failed)
+// and say why, rather than one going on alone to wait for a peer that left.
+TEST(XcclNcclChoice, RanksThatDisagreeAllFailNamingBoth) {
+  const auto choice = [](int rank) {
+    Environment environment = ownCpuDevice(rank);
+    environment["XCCL_NCCL"] = rank == 0 ? "1" : "0";
+    return environment;
+  };
+  Job job(rankSpecs(rankProgram(), 2, {"matrix"}, cpuEnvironment(2), choice));
+  expectExitCodes(job, {2, 2}, seconds(60));
+  const std::string logs = job.logs();
+  for (const char *rank : {"rank 0:", "rank 1:"}) {
+    EXPECT_NE(logs.find(std::string(rank) +
+                        " XCCL_NCCL=1 on rank 0 but XCCL_NCCL=0 on rank 1: the ranks of a "
+                        "communicator must agree"),
+              std::string::npos)
+        << logs;
+  }
 }
 
 TEST(XcclAbort, BlockedCallReturnsAndPeerSeesTheAbort) {
