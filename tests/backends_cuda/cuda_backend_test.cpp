@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cuda_driver_calls.h"
 #include "plugin_harness.h"
 #include "xpool/backend.h"
 
@@ -67,32 +68,11 @@ int MockViolations(std::string *first) {
   return count;
 }
 
-// A driver entry point by its base name, resolved as the backend resolves
-// them (cuGetProcAddress, legacy default stream), or nullptr.
 void *DriverEntry(const char *name) {
-  using GetProc = int (*)(const char *, void **, int, unsigned long long, int *);
-  auto get_proc = reinterpret_cast<GetProc>(dlsym(Driver(), "cuGetProcAddress_v2"));
-  void *fn = nullptr;
-  int found = 0;
-  if (get_proc == nullptr || get_proc(name, &fn, 12000, 1, &found) != 0) return nullptr;
-  return fn;
+  return xpooltest::CudaDriverEntry(Driver(), name);
 }
-
-// The context current on this thread, through the driver itself.
 void *CurrentContext() {
-  using CtxGetCurrent = int (*)(void **);
-  void *fn = DriverEntry("cuCtxGetCurrent");
-  if (fn == nullptr) return reinterpret_cast<void *>(-1);
-  void *ctx = nullptr;
-  reinterpret_cast<CtxGetCurrent>(fn)(&ctx);
-  return ctx;
-}
-
-// Makes `ctx` current on this thread (to put back what a test changed).
-bool SetCurrentContext(void *ctx) {
-  using CtxSetCurrent = int (*)(void *);
-  void *fn = DriverEntry("cuCtxSetCurrent");
-  return fn != nullptr && reinterpret_cast<CtxSetCurrent>(fn)(ctx) == 0;
+  return xpooltest::CudaCurrentContext(Driver());
 }
 
 // The mock's device of a stream it created, -1 for anything else; -2 with a
@@ -513,12 +493,13 @@ TEST_F(CudaDevice, LeavesTheCallersContextAlone) {
 
 // ---- native handles --------------------------------------------------------------------
 
-// Puts back the context that was current on this thread when it was made.
+// Puts back the context that was current on this thread when it was made,
+// and checks that the driver took it.
 class RestoreContext {
  public:
   RestoreContext() : saved_(CurrentContext()) {}
   ~RestoreContext() {
-    SetCurrentContext(saved_);
+    xpooltest::CudaSetCurrentContext(Driver(), saved_);
     EXPECT_EQ(CurrentContext(), saved_);
   }
   RestoreContext(const RestoreContext &) = delete;

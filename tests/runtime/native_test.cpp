@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cuda_driver_calls.h"
 #include "conformance.h"
 
 #ifdef XPOOL_TEST_HAVE_OPENCL_HEADERS
@@ -156,47 +157,16 @@ TEST_P(NativeTest, BadArguments) {
 
 // ---- CUDA: the driver the backend opened ------------------------------------
 
-// A CUDA driver entry point by its base name, or nullptr.
+// The driver the cuda backend opened, or nullptr.
+void *CudaDriver() {
+  return LoadedLibrary("libcuda.so.1");
+}
 void *CudaEntry(const char *name) {
-  void *driver = LoadedLibrary("libcuda.so.1");
-  if (driver == nullptr) return nullptr;
-  using GetProc = int (*)(const char *, void **, int, unsigned long long, int *);
-  auto get_proc = reinterpret_cast<GetProc>(dlsym(driver, "cuGetProcAddress_v2"));
-  void *fn = nullptr;
-  int found = 0;
-  // 12000: CUDA 12.0; 1: CU_GET_PROC_ADDRESS_LEGACY_STREAM, as the backend asks.
-  if (get_proc == nullptr || get_proc(name, &fn, 12000, 1, &found) != 0) return nullptr;
-  return fn;
+  return xpooltest::CudaDriverEntry(CudaDriver(), name);
 }
-
 void *CudaCurrentContext() {
-  using Fn = int (*)(void **);
-  auto fn = reinterpret_cast<Fn>(CudaEntry("cuCtxGetCurrent"));
-  void *ctx = reinterpret_cast<void *>(-1);
-  if (fn == nullptr || fn(&ctx) != 0) return reinterpret_cast<void *>(-1);
-  return ctx;
+  return xpooltest::CudaCurrentContext(CudaDriver());
 }
-
-void CudaSetCurrentContext(void *ctx) {
-  using Fn = int (*)(void *);
-  if (auto fn = reinterpret_cast<Fn>(CudaEntry("cuCtxSetCurrent"))) fn(ctx);
-}
-
-// Puts the thread's current CUDA context back as it found it, also when an
-// assertion ends the test early (later tests run on the same thread).
-class RestoreCudaContext {
- public:
-  RestoreCudaContext() : before_(CudaCurrentContext()) {}
-  ~RestoreCudaContext() {
-    if (before_ != reinterpret_cast<void *>(-1)) CudaSetCurrentContext(before_);
-  }
-  RestoreCudaContext(const RestoreCudaContext &) = delete;
-  RestoreCudaContext &operator=(const RestoreCudaContext &) = delete;
-  void *before() const { return before_; }
-
- private:
-  void *before_;
-};
 
 TEST_P(NativeTest, MakeCurrent) {
   if (device().backend != "cuda") {
@@ -208,8 +178,8 @@ TEST_P(NativeTest, MakeCurrent) {
   Stream s;
   xpNativeStream native{};
   ASSERT_NO_FATAL_FAILURE(HandOut(dev(), &s, &native));
-  const RestoreCudaContext restore;
-  ASSERT_NE(restore.before(), reinterpret_cast<void *>(-1)) << "cannot reach cuCtxGetCurrent";
+  const xpooltest::RestoreCudaContext restore(CudaDriver());
+  ASSERT_NE(restore.before(), xpooltest::kNoCudaContext) << "cannot reach cuCtxGetCurrent";
   ASSERT_XP(xpDeviceMakeCurrent(dev()));
   EXPECT_EQ(CudaCurrentContext(), native.context);
   // xpool's own calls leave it current.
@@ -233,7 +203,7 @@ TEST_P(NativeTest, CudaNativeWorkIsOrdered) {
   Stream s;
   xpNativeStream native{};
   ASSERT_NO_FATAL_FAILURE(HandOut(dev(), &s, &native));
-  const RestoreCudaContext restore;
+  const xpooltest::RestoreCudaContext restore(CudaDriver());
   ASSERT_XP(xpDeviceMakeCurrent(dev()));  // what NCCL needs before it enqueues
   constexpr size_t kBytes = size_t{1} << 20;
   constexpr size_t kAt = 4096, kLength = kBytes / 2;
